@@ -1,0 +1,40 @@
+"""The model registry: a plain dict from --type name to model class, simplest first."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from .counts import Bigram, NGram
+from .bigram import NeuralBigram
+from .mlp import MLP
+
+MODELS = {
+    "bigram": Bigram,
+    "ngram": NGram,
+    "nnbigram": NeuralBigram,
+    "mlp": MLP,
+}
+
+
+def model_class(name: str):
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model type {name!r}; choose one of: {', '.join(MODELS)}") from None
+
+
+def config_fields(name: str) -> dict:
+    """{field name: field} of a model type's config, without the data-derived ones."""
+    return {f.name: f for f in fields(model_class(name).Config) if f.name not in ("vocab_size", "seq_len")}
+
+
+def build_model(name: str, vocab_size: int, seq_len: int, **options):
+    """Build a model; options are config fields. An option the type does not have is an error."""
+    cls = model_class(name)
+    known = config_fields(name)
+    for k in options:
+        if k not in known:
+            raise ValueError(f"option --{k.replace('_', '-')} does not apply to --type {name} "
+                             f"(it takes: {', '.join('--' + f.replace('_', '-') for f in known) or 'none'})")
+    config = cls.Config(vocab_size=vocab_size, seq_len=seq_len, **options)
+    return cls(config)

@@ -1,0 +1,42 @@
+"""The neural bigram of the first lecture: one-hot(previous char) @ W, softmax.
+
+Trained by full-batch gradient descent on NLL + reg * mean(W^2), it converges to the count
+bigram: the network learns the log-counts, and `reg` plays the part of count smoothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import WindowModel
+
+
+@dataclass
+class NeuralBigramConfig:
+    vocab_size: int = 0
+    seq_len: int = 0
+    reg: float = 0.01      # weight of the mean(W^2) penalty (the lecture's 0.01)
+
+
+class NeuralBigram(WindowModel):
+    Config = NeuralBigramConfig
+    block_size = 1
+
+    def __init__(self, config: NeuralBigramConfig):
+        super().__init__()
+        if config.reg < 0:
+            raise ValueError(f"--reg must be >= 0, got {config.reg}")
+        self.config = config
+        self.W = nn.Parameter(torch.randn(config.vocab_size, config.vocab_size))  # (V, V)
+
+    def next_logits(self, ctx):
+        xenc = F.one_hot(ctx[:, -1], self.config.vocab_size).float()  # (N, V)
+        return xenc @ self.W                                          # (N, V) @ (V, V) -> (N, V) log-counts
+
+    def loss(self, ctx, targets):
+        logits, nll = super().loss(ctx, targets)
+        return logits, nll + self.config.reg * (self.W ** 2).mean()

@@ -1,0 +1,28 @@
+"""Training settings by model type, as plain dicts over TrainConfig's fields.
+
+TRAIN[type] are the defaults of `makemore train --type TYPE` (chosen for wall time on a laptop CPU);
+LECTURE[type] reproduce the "building makemore" lectures' recipes with `--recipe lecture`.
+Model sizes live with each model class as MODEL_CLASS.PRESETS (`--preset NAME`).
+"""
+
+TRAIN = {
+    "bigram": dict(max_steps=0),
+    "ngram": dict(max_steps=0),
+    "nnbigram": dict(optimizer="sgd", lr=50.0, batch_size=0, max_steps=300, schedule="constant",
+                     weight_decay=0.0, eval_interval=100, log_interval=10),
+    "mlp": dict(batch_size=256, lr=3e-3, max_steps=10_000, warmup_steps=200, weight_decay=0.01,
+                eval_interval=2000),
+}
+
+_SGD_LECTURE = dict(optimizer="sgd", lr=0.1, schedule="step", decay_factor=0.1, max_steps=200_000,
+                    batch_size=32, weight_decay=0.0, warmup_steps=0, eval_interval=10_000, log_interval=1000)
+
+LECTURE = {
+    "nnbigram": dict(optimizer="sgd", lr=50.0, batch_size=0, max_steps=200, schedule="constant",
+                     weight_decay=0.0, eval_interval=50, log_interval=10),
+    "mlp": dict(_SGD_LECTURE, decay_at=0.5),       # 100k steps at 0.1, then 0.01
+    "bnmlp": dict(_SGD_LECTURE, decay_at=0.5),
+    "wavenet": dict(_SGD_LECTURE, decay_at=0.75),  # decay at step 150k
+}
+
+RECIPES = {"lecture": LECTURE}

@@ -1,0 +1,121 @@
+"""The data path: reading, validation, vocabulary, the lectures' split, encoding."""
+
+import random
+
+import pytest
+import torch
+
+from makemore.data import (BOUNDARY, DataError, Split, Vocab, build_dataset, context_windows, dedupe_words,
+                           encode_words, read_words, split_words)
+
+
+def test_bundled_names(names):
+    assert len(names) == 32033
+    assert dedupe_words(names)[1] == 2539
+
+
+def test_split_matches_lectures(names, names_data):
+    # the lectures: random.seed(42); random.shuffle(words); n1 = int(.8 N); n2 = int(.9 N)
+    ref = list(names)
+    random.seed(42)
+    random.shuffle(ref)
+    n1, n2 = int(0.8 * len(ref)), int(0.9 * len(ref))
+    assert split_words(names) == (ref[:n1], ref[n1:n2], ref[n2:])
+    d = names_data
+    assert (d.train.n_targets, d.val.n_targets, d.test.n_targets) == (182625, 22655, 22866)
+    assert d.vocab.size == 27 and d.max_len == 15
+    assert d.train.X.dtype == torch.int16
+
+
+def test_encode_matches_per_item_reference():
+    words = ["emma", "a.b", "zoé", "李小龙", "x"]
+    v = Vocab.from_words(words)
+    X, Y = encode_words(words, v, max_len=6)
+    for i, w in enumerate(words):
+        ids = v.encode(w)
+        assert X[i].tolist() == [0] + ids + [0] * (6 - len(ids))
+        assert Y[i].tolist() == ids + [0] + [-1] * (6 - len(ids))
+        assert v.decode(X[i].tolist()) == w
+
+
+def test_boundary_is_not_the_dot_character():
+    words = ["amazon.com", "a.b.c", "..."]
+    v = Vocab.from_words(words)
+    assert "." in v.chars and v.stoi["."] != BOUNDARY
+    assert [v.decode(v.encode(w)) for w in words] == words
+    assert v.show(BOUNDARY) == "."
+
+
+def test_chinese_names(tmp_path):
+    names = ["王伟", "李娜", "张敏", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴芳", "徐强", "孙悦"]
+    p = tmp_path / "zh.txt"
+    p.write_text("\n".join(names), encoding="utf-8")
+    words = read_words(p)
+    assert words == names
+    d = build_dataset(words)
+    assert d.vocab.size == len(set("".join(names))) + 1
+    assert sorted(d.train.words + d.val.words + d.test.words) == sorted(names)
+
+
+def test_context_windows_are_the_lectures_contexts():
+    # the lectures: context = [0] * block_size; for ch in w + '.': X.append(context); context = context[1:] + [ix]
+    words = ["emma", "ava"]
+    v = Vocab.from_words(words)
+    s = Split(words, *encode_words(words, v, 4))
+    ctx, y = s.examples(3)
+    ref_ctx, ref_y = [], []
+    for w in words:
+        context = [0] * 3
+        for ix in v.encode(w) + [0]:
+            ref_ctx.append(context)
+            ref_y.append(ix)
+            context = context[1:] + [ix]
+    assert ctx.tolist() == ref_ctx and y.tolist() == ref_y
+    assert context_windows(s.X.long(), 2).shape == (2, 5, 2)
+
+
+def test_strip_blank_lines_bom_and_crlf(tmp_path):
+    p = tmp_path / "w.txt"
+    p.write_bytes("\ufeffanna\r\n\r\n  bob  \n\n".encode("utf-8"))
+    assert read_words(p) == ["anna", "bob"]
+
+
+def test_other_encoding(tmp_path):
+    p = tmp_path / "w.txt"
+    p.write_bytes("zoë\nrené\n".encode("cp1252"))
+    assert read_words(p, encoding="cp1252") == ["zoë", "rené"]
+    with pytest.raises(DataError, match=r"w.txt:1: cannot decode .* as utf-8"):
+        read_words(p)
+
+
+@pytest.mark.parametrize("content,pattern", [
+    (None, "no such file"),
+    ("DIR", "is a directory"),
+    (b"", "file is empty"),
+    (b"\n  \n\n", "no items"),
+    (b"ok\nfine\nbad \xff\xfe here\n", r":3: cannot decode byte 0xff \(column 5\)"),
+    (b"ok\n" + b"x" * 300 + b"\n", r":2: item is 300 characters long, over --max-len 256"),
+])
+def test_bad_input_names_the_problem(tmp_path, content, pattern):
+    p = tmp_path / "in.txt"
+    if content == "DIR":
+        p.mkdir()
+    elif content is not None:
+        p.write_bytes(content)
+    with pytest.raises(DataError, match=pattern):
+        read_words(p)
+
+
+def test_unknown_encoding(tmp_path):
+    p = tmp_path / "w.txt"
+    p.write_text("a\n")
+    with pytest.raises(DataError, match="unknown encoding"):
+        read_words(p, encoding="klingon-8")
+
+
+def test_unknown_character_in_vocab():
+    v = Vocab.from_words(["abc"])
+    with pytest.raises(DataError, match="not in the vocabulary"):
+        encode_words(["abz"], v, 3)
+    with pytest.raises(DataError, match="'z'"):
+        v.encode("z")

@@ -1,0 +1,81 @@
+"""Training loop: schedule, the one metric, exact resumption, a short MLP run."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from makemore.checkpoint import RunDir
+from makemore.data import build_dataset
+from makemore.models import build_model
+from makemore.train import TrainConfig, evaluate, lr_at, token_nll, train
+
+
+def test_lr_schedules():
+    c = TrainConfig(max_steps=1000, lr=1.0, warmup_steps=100, min_lr_ratio=0.1)
+    assert lr_at(c, 0) == pytest.approx(0.01) and lr_at(c, 99) == pytest.approx(1.0)
+    assert lr_at(c, 100) == pytest.approx(1.0)
+    assert lr_at(c, 550) == pytest.approx(0.55)          # half way down the cosine
+    assert lr_at(c, 1000) == pytest.approx(0.1)
+    s = TrainConfig(max_steps=200_000, lr=0.1, schedule="step", decay_at=0.5, decay_factor=0.1)
+    assert lr_at(s, 99_999) == 0.1 and lr_at(s, 100_000) == pytest.approx(0.01)
+    assert lr_at(TrainConfig(schedule="constant", lr=0.3), 10**6) == 0.3
+
+
+def test_metric_is_token_weighted(names_data):
+    # sum of per-token losses / number of targets, not a mean of per-item (or per-batch) means
+    d = names_data
+    torch.manual_seed(0)
+    m = build_model("mlp", d.vocab.size, d.max_len + 1, n_hidden=16).eval()
+    logits, _ = m(d.val.X.long())
+    ref = F.cross_entropy(logits.flatten(0, 1).double(), d.val.Y.long().flatten(), ignore_index=-1).item()
+    assert evaluate(m, d.val) == pytest.approx(ref, abs=1e-6)
+    assert len(token_nll(m, d.val)) == 22655
+
+
+@pytest.mark.parametrize("model_type", ["mlp", "nnbigram"])
+def test_resume_is_exact(tmp_path, names, model_type):
+    data = build_dataset(names[:2000])
+    cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=15, log_interval=5, warmup_steps=5)
+
+    def fresh():
+        torch.manual_seed(0)
+        return build_model(model_type, data.vocab.size, data.max_len + 1)
+
+    full = fresh()
+    train(full, data, TrainConfig(**cfg), run=RunDir(tmp_path / "a"), progress=False)
+
+    part = fresh()
+    run = RunDir(tmp_path / "b")
+    out = train(part, data, TrainConfig(**cfg), run=run, progress=False, stop_at=22)
+    assert out == {"step": 22, "best_val": out["best_val"], "interrupted": True}
+    resumed = fresh()   # a new process would rebuild the model and load the last weights
+    from safetensors.torch import load_model
+    load_model(resumed, str(run.weights_file("last")))
+    train(resumed, data, TrainConfig(**cfg), run=run, progress=False, resume=run.load_state())
+    for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), k
+
+
+def test_mlp_learns_names_fast(names_data):
+    # the default AdamW recipe, shortened: val must already be well below the bigram's 2.45
+    torch.manual_seed(0)
+    d = names_data
+    m = build_model("mlp", d.vocab.size, d.max_len + 1)
+    train(m, d, TrainConfig(max_steps=2500, batch_size=256, lr=3e-3, warmup_steps=100, eval_interval=2500),
+          progress=False)
+    assert evaluate(m, d.val) < 2.22
+
+
+def test_checkpoints_and_metrics(tmp_path, names):
+    data = build_dataset(names[:1000])
+    torch.manual_seed(0)
+    m = build_model("mlp", data.vocab.size, data.max_len + 1)
+    run = RunDir(tmp_path / "r")
+    train(m, data, TrainConfig(max_steps=30, eval_interval=10, log_interval=10), run=run, progress=False)
+    recs = run.read_metrics()
+    assert [r["step"] for r in recs if "val" in r] == [10, 20, 30]
+    assert all(math.isfinite(r["loss"]) and r["tokens_per_sec"] > 0 for r in recs if "loss" in r)
+    assert run.weights_file("best").exists() and run.weights_file("last").exists()
+    assert not list(run.path.glob("*.tmp"))     # atomic writes leave no temporary files

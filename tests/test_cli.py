@@ -158,3 +158,60 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"```bash\n(.*?)\n```", (root / "README.md").read_text(), re.S)
     assert "pytest" in commands[1]
     assert commands[1] in (root / ".ci" / "run").read_text()
+
+
+def test_ctrl_c_saves_and_resume_continues(tmp_path, small_file):
+    import signal
+    import time
+    d = tmp_path / "run"
+    cmd = [sys.executable, "-m", "makemore", "train", "-i", str(small_file), "-o", str(d), "--type", "mlp",
+           "--max-steps", "1000000", "--eval-interval", "100000", "--log-interval", "50", "--no-progress", "--samples", "0"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (d / "metrics.jsonl").exists():   # training has started
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "--resume" in err
+    from makemore.checkpoint import RunDir
+    state = RunDir(d).load_state()
+    assert 0 < int(state["step"]) < 1000000
+    code = main(["train", "-o", str(d), "--resume", "--max-steps", str(int(state["step"]) + 20), "--no-progress",
+                 "--samples", "0"])
+    assert code == 0
+    assert int(RunDir(d).load_state()["step"]) == int(state["step"]) + 20
+
+
+def test_chinese_names_end_to_end(tmp_path, capsys):
+    names = ["王伟", "李娜", "张敏", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周杰", "吴芳", "徐强", "孙悦",
+             "王芳", "李伟", "张伟", "刘芳", "陈伟", "杨静", "赵敏", "黄伟"]
+    p = tmp_path / "zh.txt"
+    p.write_text("\n".join(names) + "\n", encoding="utf-8")
+    d = tmp_path / "zh"
+    code, out, err = run(capsys, "train", "-i", p, "-o", d, "--type", "bigram", "--samples", "0")
+    assert code == 0, err
+    code, out, _ = run(capsys, "sample", "-o", d, "-n", 30, "--seed", 0, "--json")
+    items = [x["item"] for x in json.loads(out)]
+    chars = set("".join(names))
+    assert all(set(w) <= chars for w in items) and any(w for w in items)
+    code, out, _ = run(capsys, "score", "-o", d, "王伟", "--json")
+    assert code == 0 and json.loads(out)[0]["item"] == "王伟"
+
+
+def test_dedupe_says_how_many(tmp_path, capsys):
+    p = tmp_path / "dup.txt"
+    p.write_text("anna\nbob\nanna\ncid\n" * 5)
+    code, out, err = run(capsys, "train", "-i", p, "-o", tmp_path / "r", "--type", "bigram", "--dedupe", "--samples", "0")
+    assert code == 2 and "only 3 items" in err      # 20 lines, 17 repeats: too few to split
+    assert "dropped 17 repeated items, 3 left" in err
+
+
+def test_tensorboard_without_the_package(tmp_path, small_file, capsys):
+    try:
+        import tensorboard  # noqa: F401
+        pytest.skip("tensorboard is installed")
+    except ImportError:
+        pass
+    err = _bad(capsys, tmp_path, "train", "-i", small_file, "-o", tmp_path / "r", "--tensorboard")
+    assert "pip install 'makemore[tensorboard]'" in err

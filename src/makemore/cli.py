@@ -1,4 +1,4 @@
-"""The command line: makemore train | eval | sample | score.
+"""The command line: makemore train | eval | sample | score | plot | lr-find | diagnose.
 
 Bad input ends in one line `makemore: error: ...` and exit status 2, never a traceback, and never
 touches an existing run directory.
@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events (pip install 'makemore[tensorboard]')")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--samples", type=int, default=10, help="items to print when training ends (default: 10)")
+    t.add_argument("--track-updates", type=int, nargs="?", const=10, default=0, metavar="EVERY",
+                   help="record update:data ratios every EVERY steps (default 10) into updates.json, for `diagnose`")
     data_options(t)
     seen = set()
     _add_dataclass_options(t.add_argument_group("training (defaults depend on --type)"), fields(TrainConfig), seen)
@@ -146,6 +148,69 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--weights", default="best", choices=["best", "last"], help="which checkpoint (default: best by val)")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+
+    # plot
+    pl = sub.add_parser("plot", help="figures: bigram heatmap, loss curves, embeddings",
+                        description="Save a figure as PNG; its numbers are printed too (--json for machines).")
+    psub = pl.add_subparsers(dest="figure", metavar="FIGURE", parser_class=Parser)
+    psub.required = True
+    b = psub.add_parser("bigram", help="the bigram count heatmap of the input",
+                        description="The first lecture's V x V grid of bigram counts over all items.")
+    b.add_argument("-i", "--input", metavar="FILE", help="text file with one item per line (default: the bundled names.txt)")
+    b.add_argument("--encoding", default="utf-8", help="text encoding of the input (default: utf-8)")
+    b.add_argument("--top", type=int, default=40, help="show the N most frequent characters at most (default: 40)")
+    b.add_argument("-o", "--out", metavar="DIR", help="save bigram.png in this directory (default: current directory)")
+    b.add_argument("--png", metavar="PATH", help="where to save the figure (overrides -o)")
+    b.add_argument("--json", action="store_true", help="print the counts as JSON")
+    lo = psub.add_parser("loss", help="training and val loss of one or more runs",
+                         description="log10 of the training loss (means over log intervals) with the val points.")
+    lo.add_argument("-o", "--out", nargs="+", required=True, metavar="DIR", help="run directories (several: one figure)")
+    lo.add_argument("--window", type=int, default=1, help="average this many logged points more (default: 1)")
+    lo.add_argument("--png", metavar="PATH", help="where to save the figure (default: DIR/loss.png of the first run)")
+    lo.add_argument("--json", action="store_true", help="print the curves as JSON")
+    em = psub.add_parser("embeddings", help="character embeddings, 2-D (PCA above 2)",
+                         description="Scatter of the model's character embedding table, each point labelled.")
+    run_dir(em)
+    em.add_argument("--weights", default="best", choices=["best", "last"], help="which checkpoint (default: best by val)")
+    em.add_argument("--png", metavar="PATH", help="where to save the figure (default: DIR/embeddings.png)")
+    em.add_argument("--json", action="store_true", help="print the 2-D points as JSON")
+    em.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+
+    def fresh_model_options(sp):
+        sp.add_argument("--type", help=f"model type for a fresh model (default: {DEFAULT_TYPE})")
+        sp.add_argument("--preset", help="named model size of the type")
+        sp.add_argument("-i", "--input", metavar="FILE", help="text file with one item per line (default: the run's, or names.txt)")
+        sp.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+        g = sp.add_argument_group("model (fresh model only; each applies to the types that have it)")
+        seen = set()
+        for cls in MODELS.values():
+            _add_dataclass_options(g, fields(cls.Config), seen)
+
+    lf = sub.add_parser("lr-find", help="the lecture's learning-rate sweep",
+                        description="Train a fresh model one batch per learning rate, the rates growing exponentially "
+                        "from --start to --end; plot loss against log10(lr) and suggest a rate.")
+    lf.add_argument("-o", "--out", metavar="DIR", help="take the model config of this run and save lr_find.png in it")
+    lf.add_argument("--start", type=float, default=1e-3, help="first learning rate (default: 1e-3)")
+    lf.add_argument("--end", type=float, default=1.0, help="last learning rate (default: 1)")
+    lf.add_argument("--steps", type=int, default=1000, help="number of steps/rates (default: 1000)")
+    lf.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
+    lf.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"], help="optimizer (default: sgd, as the lecture)")
+    lf.add_argument("--seed", type=int, default=1337, help="random seed (default: 1337)")
+    lf.add_argument("--png", metavar="PATH", help="where to save the figure (default: DIR/lr_find.png or ./lr_find.png)")
+    lf.add_argument("--json", action="store_true", help="print the sweep as JSON")
+    fresh_model_options(lf)
+
+    dg = sub.add_parser("diagnose", help="activation, gradient and update statistics (MLP, BatchNorm MLP, WaveNet)",
+                        description="The part-3 lecture's health check on one batch: per tanh layer the activation "
+                        "mean/std/saturation and gradient statistics, per weight matrix the gradient statistics and "
+                        "grad:data ratio, and the update:data ratios recorded by `train --track-updates`.")
+    dg.add_argument("-o", "--out", metavar="DIR", help="a trained run (omit to check a fresh model of --type)")
+    dg.add_argument("--weights", default="last", choices=["best", "last"], help="which checkpoint (default: last)")
+    dg.add_argument("--batch-size", type=int, default=32, help="examples in the inspected batch (default: 32)")
+    dg.add_argument("--seed", type=int, default=1337, help="random seed for the batch and a fresh model")
+    dg.add_argument("--png", metavar="PATH", help="where to save the figure (default: DIR/diagnose.png or ./diagnose.png)")
+    dg.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    fresh_model_options(dg)
     return p
 
 
@@ -249,7 +314,16 @@ def cmd_train(args) -> int:
         run.clear()
     cfg["train"] = asdict(tcfg)
     run.write_config({k: v for k, v in cfg.items() if k != "makemore_version"})
-    result = train(model, data, tcfg, run=run, device=device, resume=state, progress=not args.no_progress, writer=writer)
+    tracker = None
+    if args.track_updates:
+        from .diagnostics import UpdateTracker
+        tracker = UpdateTracker(model, every=args.track_updates)
+    result = train(model, data, tcfg, run=run, device=device, resume=state, progress=not args.no_progress, writer=writer,
+                   on_step=tracker)
+    if tracker is not None:
+        from .checkpoint import atomic_write
+        from pathlib import Path
+        atomic_write(run.path / "updates.json", lambda tmp: Path(tmp).write_text(json.dumps(tracker.to_dict())))
     if writer:
         writer.close()
     if result["interrupted"]:
@@ -364,7 +438,193 @@ def cmd_score(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score}
+def _png(args, default_dir, name):
+    from pathlib import Path
+    return Path(args.png) if args.png else Path(default_dir or ".") / name
+
+
+def cmd_plot(args) -> int:
+    import torch
+    from . import plots
+    from .checkpoint import RunDir
+    from .data import Vocab, encode_words, read_words, Split
+    if args.figure == "bigram":
+        if args.top < 2:
+            raise ValueError(f"--top must be at least 2, got {args.top}")
+        words = read_words(args.input, encoding=args.encoding, max_len=10**6)
+        vocab = Vocab.from_words(words)
+        ctx, y = Split(words, *encode_words(words, vocab, max(map(len, words)))).examples(1)
+        V = vocab.size
+        counts = torch.bincount(ctx[:, 0].long() * V + y.long(), minlength=V * V).view(V, V)   # (V, V)
+        keep = list(range(V))
+        title = f"bigram counts: {len(words):,} items, {V - 1} characters + boundary '.'"
+        if V > args.top:   # the boundary, then the most frequent characters
+            freq = counts.sum(0) + counts.sum(1)
+            keep = [0] + sorted(freq[1:].argsort(descending=True)[:args.top - 1].add(1).tolist())
+            title = f"bigram counts: top {args.top - 1} of {V - 1} characters by frequency + boundary '.'"
+        sub = counts[keep][:, keep]
+        labels = [vocab.show(i) for i in keep]
+        path = plots.bigram_heatmap(sub.tolist(), labels, _png(args, args.out, "bigram.png"), title)
+        if args.json:
+            print(json.dumps({"chars": labels, "counts": sub.tolist(), "png": str(path)}, ensure_ascii=False))
+        else:
+            flat = sorted(((sub[i, j].item(), labels[i] + labels[j]) for i in range(len(keep)) for j in range(len(keep))),
+                          reverse=True)[:15]
+            print("most frequent pairs:  " + "  ".join(f"{p} {c:,}" for c, p in flat))
+            print(f"saved {path}")
+        return 0
+    if args.figure == "loss":
+        runs = [(RunDir(d).path.name, RunDir(d).read_metrics()) for d in args.out]
+        for d, (_, recs) in zip(args.out, runs):
+            RunDir(d).read_config()
+            if not recs:
+                raise DataError(f"{d}: metrics.jsonl is empty or missing")
+        if args.window < 1:
+            raise ValueError(f"--window must be at least 1, got {args.window}")
+        path = plots.loss_curves(runs, _png(args, args.out[0], "loss.png"), args.window)
+        if args.json:
+            print(json.dumps({name: recs for name, recs in runs}))
+        else:
+            for name, recs in runs:
+                val = [r for r in recs if "val" in r and not r.get("final")]
+                best = min(val, key=lambda r: r["val"]) if val else None
+                last = [r for r in recs if "loss" in r]
+                print(f"{name}: last train loss {last[-1]['loss']:.4f} at step {last[-1]['step']:,}" if last else name,
+                      f"| best val {best['val']:.4f} at step {best['step']:,}" if best else "")
+            print(f"saved {path}")
+        return 0
+    # embeddings
+    run, model, cfg, vocab, device = _load(args)
+    emb = next((m.weight for m in model.modules() if type(m).__name__ == "Embedding"), None)
+    if emb is None:
+        raise DataError(f"{run.path}: a {cfg['type']} model has no character embedding table")
+    W = emb.detach().float().cpu()                                  # (V, C)
+    if W.size(1) > 2:                                               # PCA to 2-D
+        Wc = W - W.mean(0)
+        _, S, Vh = torch.linalg.svd(Wc, full_matrices=False)
+        pts = Wc @ Vh[:2].T                                         # (V, 2)
+        explained = (S[:2] ** 2).sum() / (S ** 2).sum()
+        title = f"{cfg['type']} character embeddings: PCA of {W.size(1)} dims ({explained:.0%} of variance)"
+    else:
+        pts = W if W.size(1) == 2 else torch.cat([W, torch.zeros_like(W)], 1)
+        title = f"{cfg['type']} character embeddings ({W.size(1)}-D)"
+    labels = [vocab.show(i) for i in range(vocab.size)]
+    path = plots.embeddings_plot(pts.tolist(), labels, _png(args, run.path, "embeddings.png"), title)
+    if args.json:
+        print(json.dumps({"chars": labels, "points": pts.tolist(), "png": str(path)}, ensure_ascii=False))
+    else:
+        print(f"saved {path}")
+    return 0
+
+
+def _fresh_or_run_model(args, device):
+    """(model, data, type): a run's trained model (if -o DIR and weights are wanted) or a fresh one."""
+    import torch
+    from .checkpoint import RunDir, read_run_words
+    from .data import build_dataset, read_words
+    from .models import build_model, model_class
+    opts = _explicit(args, _all_model_fields())
+    if args.out and RunDir(args.out).exists():
+        cfg = RunDir(args.out).read_config()
+        if opts or args.preset or args.type:
+            raise ValueError("model options apply to a fresh model; with -o DIR the run's config is used")
+        data = build_dataset(read_run_words(cfg, args.input), cfg["data"]["split_seed"], max_len=cfg["data"]["max_len"])
+        return cfg["type"], cfg["model"], data
+    kind = args.type or DEFAULT_TYPE
+    preset = {}
+    if args.preset:
+        table = getattr(model_class(kind), "PRESETS", {})
+        if args.preset not in table:
+            raise ValueError(f"--type {kind} has no preset {args.preset!r}")
+        preset = table[args.preset]
+    data = build_dataset(read_words(args.input))
+    torch.manual_seed(getattr(args, "seed", 1337))
+    model = build_model(kind, data.vocab.size, data.max_len + 1, **{**preset, **opts})
+    from dataclasses import asdict as _asdict
+    return kind, _asdict(model.config), data
+
+
+def cmd_lr_find(args) -> int:
+    import torch
+    from . import plots
+    from .diagnostics import lr_sweep
+    from .models import build_model
+    from .train import resolve_device
+    device = resolve_device(args.device)
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+    kind, config, data = _fresh_or_run_model(args, device)
+    torch.manual_seed(args.seed)
+    model = build_model(kind, **config)
+    if hasattr(model, "fit"):
+        raise ValueError(f"--type {kind} is fitted by counting; it has no learning rate")
+    res = lr_sweep(model, data, args.start, args.end, args.steps, args.batch_size, args.optimizer, args.seed, device)
+    path = plots.lr_find_plot(res["lrs"], res["losses"], res["smoothed"], res["suggested_lr"],
+                              _png(args, args.out, "lr_find.png"))
+    if args.json:
+        print(json.dumps({**res, "png": str(path)}))
+    else:
+        print(f"{'log10(lr)':>9} {'lr':>9} {'loss (smoothed)':>16}")
+        for i in range(0, args.steps, max(1, args.steps // 10)):
+            print(f"{math.log10(res['lrs'][i]):9.2f} {res['lrs'][i]:9.3g} {res['smoothed'][i]:16.4f}")
+        print(f"suggested lr: {res['suggested_lr']:.3g} (half the rate of the lowest smoothed loss, "
+              f"{res['min_loss_lr']:.3g})")
+        print(f"saved {path}")
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    import torch
+    from . import plots
+    from .checkpoint import RunDir, load_model_from_run
+    from .diagnostics import expected_initial_loss, inspect
+    from .models import build_model
+    from .train import resolve_device
+    device = resolve_device(args.device)
+    if args.batch_size < 2:
+        raise ValueError(f"--batch-size must be at least 2, got {args.batch_size}")
+    kind, config, data = _fresh_or_run_model(args, device)
+    trained = bool(args.out and RunDir(args.out).exists())
+    if trained:
+        model, _ = load_model_from_run(RunDir(args.out), args.weights, device)
+    else:
+        torch.manual_seed(args.seed)
+        model = build_model(kind, **config).to(device)
+    if not getattr(model, "windowed", False) or hasattr(model, "fit"):
+        raise ValueError(f"diagnose inspects the window models trained by gradient descent (mlp, bnmlp, wavenet), not {kind}")
+    ctx, y = data.train.examples(model.block_size)
+    ix = torch.randint(len(ctx), (args.batch_size,), generator=torch.Generator().manual_seed(args.seed))
+    stats = inspect(model, ctx[ix].long().to(device), y[ix].long().to(device))
+    stats["uniform_loss"] = expected_initial_loss(model.config.vocab_size)
+    updates = None
+    if trained and (RunDir(args.out).path / "updates.json").exists():
+        updates = json.loads((RunDir(args.out).path / "updates.json").read_text())
+    path = plots.diagnose_plot(stats, updates, _png(args, args.out, "diagnose.png"))
+    if args.json:
+        print(json.dumps({**stats, "updates": updates, "png": str(path)}))
+        return 0
+    print(f"{kind} ({'trained: ' + args.out if trained else 'fresh init'}): loss on the batch {stats['loss']:.4f}; "
+          f"uniform prediction -ln(1/V) = {stats['uniform_loss']:.4f}")
+    if not trained and abs(stats["loss"] - stats["uniform_loss"]) > 0.5:
+        print("warning: the initial loss is more than 0.5 nats off a uniform guess")
+    print(f"{'tanh layer':<28} {'mean':>8} {'std':>7} {'saturated':>9} {'grad mean':>11} {'grad std':>10}")
+    for t in stats["tanh"]:
+        print(f"{t['layer']:<28} {t['mean']:+8.3f} {t['std']:7.3f} {t['saturated_pct']:8.2f}% "
+              f"{t['grad_mean']:+11.2e} {t['grad_std']:10.2e}")
+    print(f"{'weight':<28} {'shape':>11} {'grad mean':>11} {'grad std':>10} {'grad:data':>10}")
+    for w in stats["weights"]:
+        print(f"{w['param']:<28} {str(tuple(w['shape'])):>11} {w['grad_mean']:+11.2e} {w['grad_std']:10.2e} "
+              f"{w['grad_data_ratio']:10.2e}")
+    if updates:
+        print("update:data ratio, log10, last recorded (healthy near -3):")
+        for name, r in updates["ratios"].items():
+            print(f"  {name:<26} {r[-1]:+.2f}")
+    print(f"saved {path}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score, "plot": cmd_plot,
+            "lr-find": cmd_lr_find, "diagnose": cmd_diagnose}
 
 
 def main(argv=None) -> int:

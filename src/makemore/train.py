@@ -183,6 +183,12 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         torch.set_rng_state(resume["torch_rng"])
         step, best_val = int(resume["step"]), float(resume["best_val"])
     batches = Batches(data.train, model, device, generator)
+    if resume is None:
+        init = init_check(model, batches, device)
+        if progress:
+            print(init["message"])
+        if run:
+            run.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
     tokens_per_step = (len(batches.x) if cfg.batch_size == 0 else cfg.batch_size) * batches.tokens_per_row
 
     def checkpoint(step, val):
@@ -261,6 +267,24 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     if interrupted:
         checkpoint(step, None)
     return {"step": step, "best_val": best_val, "interrupted": interrupted}
+
+
+@torch.no_grad()
+def init_check(model, batches: Batches, device, n: int = 1024) -> dict:
+    """The MLP lecture's check: at initialization the loss should be near -ln(1/V), the loss of
+    predicting every character uniformly. Far above it, the output layer starts too confident."""
+    from .diagnostics import expected_initial_loss
+    buffers = {k: v.clone() for k, v in model.named_buffers()}     # BatchNorm's running stats stay as they are
+    x, y = batches.x[:n].long(), batches.y[:n].long()
+    loss = batch_loss(model, x, y).item()
+    for k, v in model.named_buffers():
+        v.copy_(buffers[k])
+    uniform = expected_initial_loss(model.config.vocab_size)
+    msg = f"init check: initial loss {loss:.4f}, uniform prediction -ln(1/{model.config.vocab_size}) = {uniform:.4f}"
+    if abs(loss - uniform) > 0.5:
+        msg += (f"\nwarning: the initial loss is {loss - uniform:+.2f} nats off a uniform guess; "
+                "scale the last layer's initial weights down so it starts unsure")
+    return {"loss": loss, "uniform": uniform, "message": msg}
 
 
 def _main_thread() -> bool:

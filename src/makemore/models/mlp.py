@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 import torch.nn as nn
 
 from .base import WindowModel
@@ -33,10 +32,11 @@ class MLP(WindowModel):
         self.block_size = config.block_size
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)                     # the lecture's C
         self.hidden = nn.Linear(config.block_size * config.n_embd, config.n_hidden)  # W1, b1
+        self.act = nn.Tanh()
         self.out = nn.Linear(config.n_hidden, config.vocab_size)                     # W2, b2
 
     def next_logits(self, ctx):
         emb = self.wte(ctx)                        # (N, block_size, n_embd)
         x = emb.view(emb.size(0), -1)              # (N, block_size * n_embd)
-        h = torch.tanh(self.hidden(x))             # (N, n_hidden)
+        h = self.act(self.hidden(x))               # (N, n_hidden)
         return self.out(h)                         # (N, V)

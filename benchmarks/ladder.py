@@ -1,0 +1,103 @@
+"""Train every model of the ladder on names.txt (default split) through `makemore train` and
+write the results table (params, train/val/test NLL, wall time, tokens/s) into the README and
+benchmarks/results/ladder.json.
+
+    python benchmarks/ladder.py                 # everything (long: the lecture recipes are 200k steps)
+    python benchmarks/ladder.py --only mlp mlp-lecture
+    python benchmarks/ladder.py --table         # only rewrite the README table from the JSON
+
+Run it with nothing else busy on the machine: wall times are only comparable on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+
+# name -> (model type, extra `makemore train` arguments, what it is)
+ENTRIES = {
+    "bigram": ("bigram", [], "count table, add-1 (lecture 1)"),
+    "ngram-kn5": ("ngram", ["--n", "5"], "5-gram, interpolated Kneser-Ney"),
+    "nnbigram": ("nnbigram", [], "neural bigram, full-batch GD lr 50 (lecture 1)"),
+    "mlp-lecture": ("mlp", ["--recipe", "lecture"], "Bengio MLP, lecture recipe: 200k SGD steps"),
+    "mlp": ("mlp", [], "Bengio MLP, default AdamW recipe"),
+    "bnmlp-lecture": ("bnmlp", ["--recipe", "lecture"], "BatchNorm MLP, lecture recipe"),
+    "bnmlp": ("bnmlp", [], "BatchNorm MLP, default"),
+    "wavenet-lecture": ("wavenet", ["--recipe", "lecture"], "WaveNet, lecture recipe"),
+    "wavenet": ("wavenet", [], "WaveNet, default"),
+    "rnn": ("rnn", [], "vanilla RNN"),
+    "gru": ("gru", [], "GRU"),
+    "lstm": ("lstm", [], "LSTM"),
+    "bow": ("bow", [], "causal bag-of-words"),
+    "transformer": ("transformer", [], "Transformer, default preset"),
+}
+
+
+def run_entry(name: str) -> dict:
+    from makemore.checkpoint import RunDir, load_model_from_run
+    from makemore.cli import main
+    kind, extra, what = ENTRIES[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / name
+        t0 = time.perf_counter()
+        code = main(["train", "-o", str(out), "--type", kind, "--no-progress", "--samples", "0", *extra])
+        wall = time.perf_counter() - t0
+        if code != 0:
+            raise SystemExit(f"{name}: makemore train exited {code}")
+        run = RunDir(out)
+        recs = run.read_metrics()
+        final = [r for r in recs if r.get("final")][-1]
+        tok = [r["tokens_per_sec"] for r in recs if "tokens_per_sec" in r]
+        model, cfg = load_model_from_run(run)
+        return {"type": kind, "args": extra, "what": what,
+                "params": sum(p.numel() for p in model.parameters()),
+                "train": final["train"], "val": final["val"], "test": final["test"],
+                "steps": cfg["train"]["max_steps"], "batch_size": cfg["train"]["batch_size"],
+                "wall_s": wall, "tokens_per_sec": sorted(tok)[len(tok) // 2] if tok else None}
+
+
+def table(results: dict) -> str:
+    rows = ["| model | what | params | steps × batch | train | val | test | wall time | train tokens/s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in ENTRIES:
+        if name not in results:
+            continue
+        r = results[name]
+        steps = f"{r['steps']:,} × {r['batch_size'] or 'all'}" if r["steps"] else "counting"
+        tok = f"{r['tokens_per_sec']:,.0f}" if r.get("tokens_per_sec") else "–"
+        rows.append(f"| `{name}` | {r['what']} | {r['params']:,} | {steps} | {r['train']:.4f} | {r['val']:.4f} | "
+                    f"{r['test']:.4f} | {r['wall_s']:.0f} s | {tok} |")
+    meta = results.get("_machine", machine())
+    return "\n".join(rows) + f"\n\nNats per character, token-weighted, on the lectures' split of names.txt. Machine: {meta}."
+
+
+def main():
+    from makemore.models import MODELS
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="+", choices=list(ENTRIES), help="run only these entries")
+    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    args = ap.parse_args()
+    results = load_results("ladder")
+    if not args.table:
+        for name in args.only or ENTRIES:
+            if ENTRIES[name][0] not in MODELS:
+                print(f"skip {name}: no model type {ENTRIES[name][0]!r}")
+                continue
+            print(f"== {name}", flush=True)
+            results[name] = run_entry(name)
+            results["_machine"] = machine()
+            print(json.dumps(results[name]), flush=True)
+            save_results("ladder", results)
+    write_readme_section("ladder", table(results))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

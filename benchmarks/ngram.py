@@ -1,0 +1,38 @@
+"""The n-gram table explodes and starves as n grows: val NLL and table size for n = 2..6 with add-1
+and interpolated Kneser-Ney smoothing. Writes the README's n-gram table and results/ngram.json."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, save_results, write_readme_section  # noqa: E402
+
+
+def main():
+    from makemore.data import build_dataset, read_words
+    from makemore.models import build_model
+    from makemore.train import evaluate
+    data = build_dataset(read_words())
+    V = data.vocab.size
+    results, rows = {}, ["| n | possible contexts V^(n-1) | contexts seen in train | add-1 train | add-1 val | Kneser-Ney train | Kneser-Ney val |",
+                         "|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in range(2, 7):
+        r = {}
+        for method in ("add-k", "kneser-ney"):
+            t0 = time.perf_counter()
+            m = build_model("ngram", V, data.max_len + 1, n=n, method=method).fit(*data.train.examples(n - 1))
+            r[method] = {"train": evaluate(m, data.train), "val": evaluate(m, data.val), "fit_s": time.perf_counter() - t0}
+            r["contexts"] = len(getattr(m, f"keys{n}"))
+        results[n] = r
+        rows.append(f"| {n} | {V ** (n - 1):,} | {r['contexts']:,} | {r['add-k']['train']:.4f} | {r['add-k']['val']:.4f} | "
+                    f"{r['kneser-ney']['train']:.4f} | {r['kneser-ney']['val']:.4f} |")
+        print(rows[-1], flush=True)
+    save_results("ngram", {"machine": machine(), "results": results})
+    write_readme_section("ngram", "\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Every figure, as a PNG through matplotlib's Agg backend (no display needed)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+
+CJK_FONT_HINTS = ("CJK", "WenQuanYi", "Noto Sans SC", "Noto Sans TC", "Noto Sans JP", "Source Han", "Droid Sans Fallback",
+                  "AR PL", "Unifont")
+
+
+def _covers(font_path: str, chars) -> bool:
+    from matplotlib.ft2font import FT2Font
+    try:
+        cmap = FT2Font(font_path).get_charmap()
+    except Exception:
+        return False
+    return all(ord(c) in cmap for c in chars)
+
+
+def use_fonts_for(labels) -> None:
+    """Make labels in any script render: add an installed font that covers them as a fallback
+    after DejaVu Sans, or warn once that some will show as boxes."""
+    chars = {c for label in labels for c in label if not c.isspace()}
+    default = font_manager.findfont("DejaVu Sans")
+    missing = {c for c in chars if not _covers(default, c)}
+    if not missing:
+        plt.rcParams["font.family"] = ["DejaVu Sans"]
+        return
+    candidates = [f for f in font_manager.fontManager.ttflist if any(h.lower() in f.name.lower() for h in CJK_FONT_HINTS)]
+    candidates += [f for f in font_manager.fontManager.ttflist if f not in candidates]
+    for f in candidates:
+        if _covers(f.fname, missing):
+            plt.rcParams["font.family"] = ["DejaVu Sans", f.name]
+            return
+    print(f"warning: no installed font has {len(missing)} of the label characters (e.g. {sorted(missing)[0]!r}); "
+          "they will show as boxes. On Debian/Ubuntu: apt-get install fonts-noto-cjk", file=sys.stderr)
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=fig.dpi)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def bigram_heatmap(counts, labels: list[str], path, title: str) -> Path:
+    """The first lecture's grid: cell (row, col) holds the pair row+col and its count."""
+    use_fonts_for(labels)
+    V = len(labels)
+    size = max(6.0, 0.6 * V)
+    fig, ax = plt.subplots(figsize=(size, size), dpi=80)
+    ax.imshow(counts, cmap="Blues")
+    for i in range(V):
+        for j in range(V):
+            ax.text(j, i, labels[i] + labels[j], ha="center", va="bottom", color="gray", fontsize=8)
+            ax.text(j, i, f"{int(counts[i][j])}", ha="center", va="top", color="gray", fontsize=7)
+    ax.set_xticks(range(V), labels)
+    ax.set_yticks(range(V), labels)
+    ax.set_xlabel("next character")
+    ax.set_ylabel("previous character")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def loss_curves(runs: list[tuple[str, list[dict]]], path, window: int = 1) -> Path:
+    """log10 of the training loss (each point a mean over a log interval, further averaged over
+    `window` points) with the periodic val evaluations, one colour per run."""
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
+    for k, (label, recs) in enumerate(runs):
+        color = f"C{k}"
+        tr = [(r["step"], r["loss"]) for r in recs if "loss" in r]
+        if tr:
+            steps, losses = zip(*tr)
+            n = max(1, window)
+            steps = [steps[min(i + n - 1, len(steps) - 1)] for i in range(0, len(steps), n)]
+            losses = [sum(losses[i:i + n]) / len(losses[i:i + n]) for i in range(0, len(losses), n)]
+            ax.plot(steps, [math.log10(v) for v in losses], color=color, alpha=0.8, label=f"{label} train")
+        va = [(r["step"], r["val"]) for r in recs if "val" in r and not r.get("final")]
+        if va:
+            steps, vals = zip(*va)
+            ax.plot(steps, [math.log10(v) for v in vals], "o--", color=color, label=f"{label} val")
+    ax.set_xlabel("step")
+    ax.set_ylabel("log10(loss)  [nats/char]")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("training loss")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def lr_find_plot(lrs, losses, smoothed, suggestion: float, path) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    x = [math.log10(v) for v in lrs]
+    ax.plot(x, losses, alpha=0.3, label="loss")
+    ax.plot(x, smoothed, label="smoothed")
+    ax.axvline(math.log10(suggestion), color="C3", ls="--", label=f"suggested lr {suggestion:.3g}")
+    ax.set_xlabel("log10(learning rate)")
+    ax.set_ylabel("loss [nats/char]")
+    ax.set_title("learning-rate finder: one step per rate, rates growing exponentially")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def embeddings_plot(points, labels: list[str], path, title: str) -> Path:
+    use_fonts_for(labels)
+    fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    ax.scatter(xs, ys, s=200)
+    for x, y, label in zip(xs, ys, labels):
+        ax.text(x, y, label, ha="center", va="center", color="white", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _hist_panel(ax, items, key, title, label_key):
+    for it in items:
+        h = it[key]
+        ax.plot(h["centers"], h["density"], label=it[label_key])
+    ax.set_title(title)
+    if items:
+        ax.legend(fontsize=7)
+
+
+def diagnose_plot(stats: dict, updates: dict | None, path) -> Path:
+    """The lecture's four panels: activations, activation gradients, weight gradients, update ratios."""
+    fig, axes = plt.subplots(2, 2, figsize=(14, 9), dpi=80)
+    tanh = [dict(t, label=f"{t['layer']} ({t['saturated_pct']:.1f}% sat.)") for t in stats["tanh"]]
+    _hist_panel(axes[0, 0], tanh, "hist", "activation distribution (tanh outputs)", "label")
+    _hist_panel(axes[0, 1], stats["tanh"], "grad_hist", "gradient distribution (d loss / d tanh output)", "layer")
+    w = [dict(x, label=f"{x['param']} {tuple(x['shape'])} g:d {x['grad_data_ratio']:.2e}") for x in stats["weights"]]
+    _hist_panel(axes[1, 0], w, "hist", "weight gradient distribution", "label")
+    ax = axes[1, 1]
+    if updates and updates["steps"]:
+        for name, ratios in updates["ratios"].items():
+            ax.plot(updates["steps"], ratios, label=name)
+        ax.axhline(-3, color="k", ls="--", label="-3")
+        ax.set_xlabel("step")
+        ax.set_ylabel("log10(std(lr·grad) / std(data))")
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "update:data ratios are recorded while training\nwith `makemore train --track-updates`",
+                ha="center", va="center", transform=ax.transAxes)
+    ax.set_title("update:data ratio over training")
+    fig.tight_layout()
+    return _save(fig, path)

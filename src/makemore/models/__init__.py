@@ -7,12 +7,24 @@ from dataclasses import fields
 from .counts import Bigram, NGram
 from .bigram import NeuralBigram
 from .mlp import MLP
+from .bnmlp import BNMLP
+from .wavenet import WaveNet
+from .rnn import GRU, LSTM, RNN
+from .bow import BoW
+from .transformer import Transformer
 
 MODELS = {
     "bigram": Bigram,
     "ngram": NGram,
     "nnbigram": NeuralBigram,
     "mlp": MLP,
+    "bnmlp": BNMLP,
+    "wavenet": WaveNet,
+    "rnn": RNN,
+    "gru": GRU,
+    "lstm": LSTM,
+    "bow": BoW,
+    "transformer": Transformer,
 }
 
 

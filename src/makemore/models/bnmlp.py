@@ -1,0 +1,55 @@
+"""The deep MLP of the BatchNorm lecture ("building makemore" part 3), on the hand-written layers:
+Bengio et al. (2003)'s MLP made deeper and trainable with Batch Normalization (Ioffe & Szegedy 2015)
+and Kaiming initialization (He et al. 2015) with the tanh gain 5/3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .base import WindowModel
+from .layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
+
+
+@dataclass
+class BNMLPConfig:
+    vocab_size: int = 0
+    seq_len: int = 0
+    block_size: int = 3      # characters of context
+    n_embd: int = 10         # embedding size per character
+    n_hidden: int = 200      # width of each hidden layer
+    n_layer: int = 1         # hidden Linear -> BatchNorm -> Tanh layers (the lecture's deep net: 5 of 100)
+    batchnorm: bool = True   # off: Linear (with bias) -> Tanh, to watch activations saturate or vanish
+    gain: float = 5 / 3      # Kaiming gain of the hidden Linears; 5/3 suits tanh
+
+
+class BNMLP(WindowModel):
+    Config = BNMLPConfig
+
+    def __init__(self, config: BNMLPConfig):
+        super().__init__()
+        for k in ("block_size", "n_embd", "n_hidden", "n_layer"):
+            if getattr(config, k) < 1:
+                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        if config.gain <= 0:
+            raise ValueError(f"--gain must be > 0, got {config.gain}")
+        self.config = config
+        self.block_size = config.block_size
+        layers = [Embedding(config.vocab_size, config.n_embd), Flatten()]
+        fan_in = config.block_size * config.n_embd
+        for _ in range(config.n_layer):
+            layers.append(Linear(fan_in, config.n_hidden, bias=not config.batchnorm, gain=config.gain))
+            if config.batchnorm:
+                layers.append(BatchNorm1d(config.n_hidden))
+            layers.append(Tanh())
+            fan_in = config.n_hidden
+        head = Linear(fan_in, config.vocab_size)
+        with torch.no_grad():
+            head.weight *= 0.1     # start unsure: initial loss near -ln(1/V)
+        layers.append(head)
+        self.net = Sequential(*layers)
+
+    def next_logits(self, ctx):
+        return self.net(ctx)       # (N, block_size) -> (N, V)

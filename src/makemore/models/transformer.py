@@ -1,0 +1,155 @@
+"""A GPT-2 style Transformer (Radford et al. 2019), built on the self-attention of Vaswani et al.
+(2017), "Attention Is All You Need": token + learned position embeddings, pre-LayerNorm blocks of
+causal multi-head self-attention and a GELU MLP, a final LayerNorm and a linear head.
+
+Sampling uses a key/value cache: each new token computes its own query, key and value once and
+attends over the cached keys and values of the tokens before it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .base import sequence_loss
+
+
+@dataclass
+class TransformerConfig:
+    vocab_size: int = 0
+    seq_len: int = 0
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 64
+    dropout: float = 0.0
+    bias: bool = True       # biases in Linears and LayerNorms
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.n_head = config.n_head
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)   # q, k, v at once
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = config.dropout
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def _heads(self, x):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)                                     # 3 x (B, T, C)
+        return [t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v)]  # (B, nh, T, hs)
+
+    def _merge(self, y):
+        B, nh, T, hs = y.shape
+        y = y.transpose(1, 2).contiguous().view(B, T, nh * hs)                       # (B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+    def forward(self, x):
+        q, k, v = self._heads(x)                                                     # (B, nh, T, hs)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                           dropout_p=self.dropout if self.training else 0.0)  # (B, nh, T, hs)
+        return self._merge(y)
+
+    def step(self, x, cache, t):
+        """x (B, 1, C) at position t; cache = (K, V) preallocated (B, nh, seq_len, hs)."""
+        q, k, v = self._heads(x)                                                     # (B, nh, 1, hs)
+        K, V = cache
+        K[:, :, t:t + 1] = k
+        V[:, :, t:t + 1] = v
+        y = F.scaled_dot_product_attention(q, K[:, :, :t + 1], V[:, :, :t + 1])      # (B, nh, 1, hs)
+        return self._merge(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))                       # (B, T, C)
+
+
+class Block(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def step(self, x, cache, t):
+        x = x + self.attn.step(self.ln_1(x), cache, t)
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    windowed = False
+    Config = TransformerConfig
+    PRESETS = {
+        "tiny": dict(n_layer=2, n_head=2, n_embd=32),
+        "default": dict(n_layer=4, n_head=4, n_embd=64),      # makemore's default, about 200K parameters
+        "medium": dict(n_layer=4, n_head=4, n_embd=128),
+        "large": dict(n_layer=6, n_head=6, n_embd=192),
+    }
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        for k in ("n_layer", "n_head", "n_embd", "seq_len"):
+            if getattr(config, k) < 1:
+                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        if config.n_embd % config.n_head:
+            raise ValueError(f"--n-embd ({config.n_embd}) must be a multiple of --n-head ({config.n_head})")
+        if not 0 <= config.dropout < 1:
+            raise ValueError(f"--dropout must be in [0, 1), got {config.dropout}")
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        self.wpe = nn.Embedding(config.seq_len, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        # GPT-2 init: N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer)
+        for name, p in self.named_parameters():
+            if p.dim() >= 2:
+                std = 0.02 / math.sqrt(2 * config.n_layer) if name.endswith("c_proj.weight") else 0.02
+                nn.init.normal_(p, mean=0.0, std=std)
+            elif name.endswith(".bias"):
+                nn.init.zeros_(p)
+
+    def forward(self, idx, targets=None):
+        B, T = idx.shape
+        if T > self.config.seq_len:
+            raise ValueError(f"sequence of {T} tokens is longer than the model's {self.config.seq_len} positions")
+        pos = torch.arange(T, device=idx.device)                                     # (T,)
+        x = self.drop(self.wte(idx.long()) + self.wpe(pos))                          # (B, T, C)
+        for block in self.blocks:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))                                          # (B, T, V)
+        return logits, sequence_loss(logits, targets)
+
+    def init_state(self, batch_size: int, device=None):
+        c = self.config
+        shape = (batch_size, c.n_head, c.seq_len, c.n_embd // c.n_head)             # (B, nh, seq_len, hs)
+        dtype = self.wte.weight.dtype
+        return {"t": 0, "kv": [(torch.zeros(shape, device=device, dtype=dtype), torch.zeros(shape, device=device, dtype=dtype))
+                               for _ in self.blocks]}
+
+    def step(self, tokens, state):
+        t = state["t"]
+        if t >= self.config.seq_len:
+            raise ValueError(f"position {t} is past the model's {self.config.seq_len} positions")
+        x = self.wte(tokens.long())[:, None] + self.wpe.weight[t]                   # (B, 1, C)
+        for block, cache in zip(self.blocks, state["kv"]):
+            x = block.step(x, cache, t)
+        logits = self.lm_head(self.ln_f(x))[:, 0]                                    # (B, V)
+        return logits, {"t": t + 1, "kv": state["kv"]}

@@ -37,24 +37,42 @@ def check_sampling_options(temperature, top_k, top_p):
         raise ValueError(f"--top-p must be in (0, 1], got {top_p}")
 
 
+class FullRerun:
+    """The slow reference path: re-run `forward` over the whole sequence so far at every step
+    (what a model without incremental decoding has to do). Same interface as model.step."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def init_state(self, batch_size, device=None):
+        return torch.zeros(batch_size, 0, dtype=torch.long, device=device)
+
+    def step(self, tokens, state):
+        seq = torch.cat([state, tokens.long()[:, None]], dim=1)                     # (B, t+1)
+        logits, _ = self.model(seq)                                                 # (B, t+1, V)
+        return logits[:, -1], seq
+
+
 @torch.no_grad()
 def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, generator: torch.Generator | None = None,
-             device="cpu") -> torch.Tensor:
+             device="cpu", cached: bool = True) -> torch.Tensor:
     """Sample n items, each continuing `prefix` (token ids). Returns (n, max_len) token ids: the
-    item's characters (prefix included), then zeros. Items stop at max_len characters."""
+    item's characters (prefix included), then zeros. Items stop at max_len characters.
+    cached=False re-runs the full forward at every step instead (the reference, and the baseline)."""
     check_sampling_options(temperature, top_k, top_p)
     model.eval()
+    decoder = model if cached else FullRerun(model)
     out = torch.zeros(n, max_len, dtype=torch.long)
-    state = model.init_state(n, device)
+    state = decoder.init_state(n, device)
     tokens = torch.full((n,), BOUNDARY, dtype=torch.long, device=device)
     for t, tok in enumerate(prefix):               # feed the boundary and the prefix
-        _, state = model.step(tokens, state)
+        _, state = decoder.step(tokens, state)
         tokens = torch.full((n,), tok, dtype=torch.long, device=device)
         out[:, t] = tok
     done = torch.zeros(n, dtype=torch.bool, device=device)
     for t in range(len(prefix), max_len):
-        logits, state = model.step(tokens, state)                                   # (n, V)
+        logits, state = decoder.step(tokens, state)                                 # (n, V)
         if temperature == 0:
             nxt = logits.argmax(-1)                                                  # (n,)
         else:

@@ -98,7 +98,7 @@ def test_bad_input_file(tmp_path, capsys, make, pattern):
     (["--max-len", "3"], r":1: item is \d+ characters long, over --max-len 3"),
 ])
 def test_bad_options(tmp_path, small_file, capsys, extra, pattern):
-    err = _bad(capsys, tmp_path, "train", "-i", small_file, "-o", tmp_path / "r", "--no-progress", *extra)
+    err = _bad(capsys, tmp_path, "train", "-i", small_file, "-o", tmp_path / "r", "--no-progress", "--type", "mlp", *extra)
     assert re.search(pattern, err), err
 
 
@@ -115,7 +115,8 @@ def test_existing_runs_are_protected(tmp_path, small_file, capsys):
     assert {f.name: f.read_bytes() for f in d.iterdir()} == before
 
     m = tmp_path / "mlp"
-    assert run(capsys, "train", "-i", small_file, "-o", m, "--max-steps", 5, "--samples", 0, "--no-progress")[0] == 0
+    assert run(capsys, "train", "-i", small_file, "-o", m, "--type", "mlp", "--max-steps", 5, "--samples", 0,
+               "--no-progress")[0] == 0
     before = {f.name: f.read_bytes() for f in m.iterdir()}
     err = _bad(capsys, tmp_path, "train", "-i", other, "-o", m, "--resume", "--max-steps", 10)
     assert "vocabulary differs" in err

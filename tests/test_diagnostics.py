@@ -90,7 +90,7 @@ def test_plot_bigram_large_vocab_shows_top_n(tmp_path, capsys):
 
 def test_figures_from_a_run(tmp_path, small_file, capsys):
     d = tmp_path / "run"
-    assert main(["train", "-i", str(small_file), "-o", str(d), "--max-steps", "40", "--eval-interval", "20",
+    assert main(["train", "-i", str(small_file), "-o", str(d), "--type", "mlp", "--max-steps", "40", "--eval-interval", "20",
                  "--log-interval", "10", "--track-updates", "5", "--no-progress", "--samples", "0"]) == 0
     capsys.readouterr()
     updates = json.loads((d / "updates.json").read_text())
@@ -106,7 +106,7 @@ def test_figures_from_a_run(tmp_path, small_file, capsys):
     stats = json.loads(capsys.readouterr().out)
     assert stats["updates"]["steps"] and stats["tanh"][0]["layer"] == "act"
     assert _png_size(d / "diagnose.png") == (14 * 80, 9 * 80)
-    assert main(["lr-find", "-i", str(small_file), "--steps", "100", "--png", str(tmp_path / "lr.png")]) == 0
+    assert main(["lr-find", "-i", str(small_file), "--type", "mlp", "--steps", "100", "--png", str(tmp_path / "lr.png")]) == 0
     assert _png_size(tmp_path / "lr.png") == (800, 500)
     out = capsys.readouterr().out
     assert "suggested lr" in out

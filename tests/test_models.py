@@ -12,6 +12,17 @@ from makemore.models import MODELS, build_model
 from makemore.sampling import generate
 from makemore.train import batch_loss
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These tensors are tiny: one intra-op thread is faster, and on a 2-core machine with another job
+    running, two threads spin on each other (the LSTM overfit test took 100 s instead of 2 s)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 V, L = 7, 8          # tiny vocabulary; items of up to 8 characters (9 positions)
 TINY = {             # tiny configs so every test is fast
     "ngram": dict(n=3), "mlp": dict(n_embd=4, n_hidden=16), "bnmlp": dict(n_embd=4, n_hidden=16, n_layer=2),

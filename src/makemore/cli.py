@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 from . import __version__
 from .data import BUNDLED, DataError
 
-DEFAULT_TYPE = "mlp"
+DEFAULT_TYPE = "transformer"
 
 HELP = {
     # model options
@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "metrics.jsonl). Unset options take the type's defaults (see presets.py).")
     run_dir(t)
     t.add_argument("--type", help=f"model type: {', '.join(MODELS)} (default: {DEFAULT_TYPE})")
-    t.add_argument("--preset", help="named model size of the type (e.g. transformer: tiny, default, medium, large)")
+    t.add_argument("--preset", help="named model size of the type (e.g. transformer: tiny, default, medium, large; "
+                   "bnmlp and wavenet: default, lecture); unset: the type's `default` preset where it has one")
     t.add_argument("--recipe", help="named training recipe: `lecture` reproduces the lectures' SGD runs")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     t.add_argument("--resume", action="store_true", help="continue the run in DIR exactly where it stopped")
@@ -259,8 +260,10 @@ def cmd_train(args) -> int:
         args.type = args.type or DEFAULT_TYPE
         cls = model_class(args.type)
         preset = {}
+        table = getattr(cls, "PRESETS", {})
+        implied = "lecture" if args.recipe == "lecture" and "lecture" in table else "default"
+        args.preset = args.preset or (implied if implied in table else None)
         if args.preset:
-            table = getattr(cls, "PRESETS", {})
             if args.preset not in table:
                 raise ValueError(f"--type {args.type} has no preset {args.preset!r}"
                                  + (f"; choose one of: {', '.join(table)}" if table else ""))
@@ -289,6 +292,7 @@ def cmd_train(args) -> int:
         model = build_model(args.type, data.vocab.size, data.max_len + 1, **{**preset, **model_opts})
         cfg = {
             "type": args.type,
+            "preset": args.preset,
             "model": asdict(model.config),
             "data": {"input": str(args.input) if args.input else BUNDLED, "sha256": file_digest(args.input),
                      "encoding": args.encoding, "max_len_limit": args.max_len, "dedupe": args.dedupe,
@@ -532,8 +536,9 @@ def _fresh_or_run_model(args, device):
         return cfg["type"], cfg["model"], data
     kind = args.type or DEFAULT_TYPE
     preset = {}
+    table = getattr(model_class(kind), "PRESETS", {})
+    args.preset = args.preset or ("default" if "default" in table else None)
     if args.preset:
-        table = getattr(model_class(kind), "PRESETS", {})
         if args.preset not in table:
             raise ValueError(f"--type {kind} has no preset {args.preset!r}")
         preset = table[args.preset]

@@ -12,6 +12,16 @@ TRAIN = {
                      weight_decay=0.0, eval_interval=100, log_interval=10),
     "mlp": dict(batch_size=256, lr=3e-3, max_steps=10_000, warmup_steps=200, weight_decay=0.01,
                 eval_interval=2000),
+    "bnmlp": dict(batch_size=256, lr=3e-3, max_steps=15_000, warmup_steps=200, weight_decay=0.01,
+                  eval_interval=2500),
+    "wavenet": dict(batch_size=256, lr=3e-3, max_steps=20_000, warmup_steps=200, weight_decay=0.01,
+                    eval_interval=2500),
+    "rnn": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
+    "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
+    "lstm": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
+    "bow": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, eval_interval=1000),
+    "transformer": dict(batch_size=64, lr=2e-3, max_steps=8000, warmup_steps=200, weight_decay=0.1,
+                        eval_interval=1000, log_interval=200),
 }
 
 _SGD_LECTURE = dict(optimizer="sgd", lr=0.1, schedule="step", decay_factor=0.1, max_steps=200_000,

@@ -27,6 +27,10 @@ class BNMLPConfig:
 
 class BNMLP(WindowModel):
     Config = BNMLPConfig
+    PRESETS = {
+        "lecture": {},                                  # the lecture's sizes: the config's defaults
+        "default": dict(block_size=5, n_embd=16, n_hidden=256, n_layer=2),  # for the default training recipe
+    }
 
     def __init__(self, config: BNMLPConfig):
         super().__init__()

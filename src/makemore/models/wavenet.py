@@ -26,6 +26,10 @@ class WaveNetConfig:
 
 class WaveNet(WindowModel):
     Config = WaveNetConfig
+    PRESETS = {
+        "lecture": {},                                  # the lecture's sizes: the config's defaults
+        "default": dict(n_embd=32, n_hidden=192),  # for the default training recipe
+    }
 
     def __init__(self, config: WaveNetConfig):
         super().__init__()

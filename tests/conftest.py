@@ -23,3 +23,13 @@ def small_file(tmp_path):
     p = tmp_path / "small.txt"
     p.write_text("\n".join(words) + "\n")
     return p
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """These tensors are tiny: one intra-op thread is faster, and on a 2-core machine with another job
+    running, two threads spin on each other (the LSTM overfit test took 100 s instead of 2 s)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -13,14 +13,7 @@ from makemore.sampling import generate
 from makemore.train import batch_loss
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: one intra-op thread is faster, and on a 2-core machine with another job
-    running, two threads spin on each other (the LSTM overfit test took 100 s instead of 2 s)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 V, L = 7, 8          # tiny vocabulary; items of up to 8 characters (9 positions)

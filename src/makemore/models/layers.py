@@ -9,8 +9,8 @@ Every layer keeps its last output in `self.out` for diagnostics. By default it i
 holds no autograd graph between steps); set `layer.retain = True` to keep the live tensor with
 `.retain_grad()`, as the lecture does to plot the gradients flowing through each layer.
 
-One difference from the lectures' Linear: the weight is stored (fan_in, fan_out) and applied as
-`x @ W`, exactly as in the lectures (torch.nn.Linear stores its transpose).
+Linear's weight is stored (fan_in, fan_out) and applied as `x @ W`, as in the lectures
+(torch.nn.Linear stores its transpose).
 """
 
 from __future__ import annotations

@@ -17,6 +17,13 @@ import torch.nn.functional as F
 from ..data import context_windows
 
 
+def check_positive(config, *names) -> None:
+    """Sizes must be at least 1: a clear error naming the command-line option otherwise."""
+    for k in names:
+        if getattr(config, k) < 1:
+            raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+
+
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
     """Mean NLL over the positions that have a target (targets == -1 are skipped)."""
     if targets is None:

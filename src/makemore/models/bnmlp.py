@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import WindowModel
+from .base import WindowModel, check_positive
 from .layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 
 
@@ -34,9 +34,7 @@ class BNMLP(WindowModel):
 
     def __init__(self, config: BNMLPConfig):
         super().__init__()
-        for k in ("block_size", "n_embd", "n_hidden", "n_layer"):
-            if getattr(config, k) < 1:
-                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        check_positive(config, "block_size", "n_embd", "n_hidden", "n_layer")
         if config.gain <= 0:
             raise ValueError(f"--gain must be > 0, got {config.gain}")
         self.config = config

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import sequence_loss
+from .base import check_positive, sequence_loss
 
 
 @dataclass
@@ -28,9 +28,7 @@ class BoW(nn.Module):
 
     def __init__(self, config: BoWConfig):
         super().__init__()
-        for k in ("n_embd", "n_hidden"):
-            if getattr(config, k) < 1:
-                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        check_positive(config, "n_embd", "n_hidden")
         self.config = config
         C = config.n_embd
         self.wte = nn.Embedding(config.vocab_size, C)

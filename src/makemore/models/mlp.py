@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
-from .base import WindowModel
+from .base import WindowModel, check_positive
 
 
 @dataclass
@@ -25,9 +25,7 @@ class MLP(WindowModel):
 
     def __init__(self, config: MLPConfig):
         super().__init__()
-        for k in ("block_size", "n_embd", "n_hidden"):
-            if getattr(config, k) < 1:
-                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        check_positive(config, "block_size", "n_embd", "n_hidden")
         self.config = config
         self.block_size = config.block_size
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)                     # the lecture's C

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .base import sequence_loss
+from .base import check_positive, sequence_loss
 
 
 class RNNCell(nn.Module):
@@ -78,9 +78,7 @@ class Recurrent(nn.Module):
 
     def __init__(self, config: RecurrentConfig):
         super().__init__()
-        for k in ("n_embd", "n_hidden", "n_layer"):
-            if getattr(config, k) < 1:
-                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        check_positive(config, "n_embd", "n_hidden", "n_layer")
         self.config = config
         H = config.n_hidden
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import sequence_loss
+from .base import check_positive, sequence_loss
 
 
 @dataclass
@@ -104,9 +104,7 @@ class Transformer(nn.Module):
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
-        for k in ("n_layer", "n_head", "n_embd", "seq_len"):
-            if getattr(config, k) < 1:
-                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        check_positive(config, "n_layer", "n_head", "n_embd", "seq_len")
         if config.n_embd % config.n_head:
             raise ValueError(f"--n-embd ({config.n_embd}) must be a multiple of --n-head ({config.n_head})")
         if not 0 <= config.dropout < 1:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import WindowModel
+from .base import WindowModel, check_positive
 from .layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 
 
@@ -33,9 +33,7 @@ class WaveNet(WindowModel):
 
     def __init__(self, config: WaveNetConfig):
         super().__init__()
-        for k in ("block_size", "n_embd", "n_hidden"):
-            if getattr(config, k) < 1:
-                raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        check_positive(config, "block_size", "n_embd", "n_hidden")
         if config.block_size < 2 or config.block_size & (config.block_size - 1):
             raise ValueError(f"--block-size must be a power of two >= 2 for wavenet, got {config.block_size}")
         self.config = config

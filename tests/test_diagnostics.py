@@ -126,3 +126,18 @@ def test_init_check_warns_on_an_overconfident_output_layer(names, capsys):
     train(m2, data, TrainConfig(max_steps=1), progress=True)
     assert "warning: the initial loss is" in capsys.readouterr().out
     assert math.isfinite(expected_initial_loss(2))
+
+
+def test_diagnose_bnmlp_and_wavenet_lecture_experiment(tmp_path, small_file, capsys):
+    # the lecture's experiment: without BatchNorm a large init gain saturates the tanh layers;
+    # with BatchNorm the same gain is normalized away
+    def sat(*opts):
+        assert main(["diagnose", "-i", str(small_file), "--json", "--png", str(tmp_path / "d.png"), *opts]) == 0
+        stats = json.loads(capsys.readouterr().out)
+        return [t["saturated_pct"] for t in stats["tanh"]]
+    off = sat("--type", "bnmlp", "--preset", "lecture", "--n-layer", "3", "--no-batchnorm", "--gain", "5")
+    on = sat("--type", "bnmlp", "--preset", "lecture", "--n-layer", "3", "--gain", "5")
+    assert len(off) == len(on) == 3
+    assert min(off) > 50 and max(on) < 20
+    wn = sat("--type", "wavenet", "--preset", "lecture")
+    assert len(wn) == 3 and all(s < 20 for s in wn)

@@ -222,7 +222,7 @@ def _explicit(args, names) -> dict:
 def cmd_train(args) -> int:
     from . import presets
     from .checkpoint import RunDir, read_run_words
-    from .data import build_dataset, dedupe_words, file_digest, read_words, Vocab
+    from .data import build_dataset, dedupe_words, file_digest, read_words
     from .models import build_model, config_fields, model_class
     from .train import TrainConfig, evaluate, resolve_device, train
 
@@ -246,7 +246,6 @@ def cmd_train(args) -> int:
         if data.vocab.chars != cfg["data"]["vocab"]:
             raise DataError(f"{args.input or cfg['data']['input']}: its vocabulary differs from the run's; "
                             "cannot resume on other data")
-        data.vocab = Vocab(cfg["data"]["vocab"])
         tcfg = TrainConfig(**{**cfg["train"], **_explicit(args, train_names)})
         tcfg.validate()
         model = build_model(cfg["type"], **cfg["model"])
@@ -521,7 +520,7 @@ def cmd_plot(args) -> int:
     return 0
 
 
-def _fresh_or_run_model(args, device):
+def _fresh_or_run_model(args):
     """(model, data, type): a run's trained model (if -o DIR and weights are wanted) or a fresh one."""
     import torch
     from .checkpoint import RunDir, read_run_words
@@ -558,7 +557,7 @@ def cmd_lr_find(args) -> int:
     device = resolve_device(args.device)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
-    kind, config, data = _fresh_or_run_model(args, device)
+    kind, config, data = _fresh_or_run_model(args)
     torch.manual_seed(args.seed)
     model = build_model(kind, **config)
     if hasattr(model, "fit"):
@@ -588,7 +587,7 @@ def cmd_diagnose(args) -> int:
     device = resolve_device(args.device)
     if args.batch_size < 2:
         raise ValueError(f"--batch-size must be at least 2, got {args.batch_size}")
-    kind, config, data = _fresh_or_run_model(args, device)
+    kind, config, data = _fresh_or_run_model(args)
     trained = bool(args.out and RunDir(args.out).exists())
     if trained:
         model, _ = load_model_from_run(RunDir(args.out), args.weights, device)

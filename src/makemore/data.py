@@ -193,10 +193,6 @@ class Split:
             self._examples[block_size] = (ctx.contiguous(), self.Y[mask])
         return self._examples[block_size]
 
-    def to(self, device) -> "Split":
-        s = Split(self.words, self.X.to(device), self.Y.to(device))
-        return s
-
 
 @dataclass
 class Dataset:

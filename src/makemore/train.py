@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -290,7 +290,3 @@ def init_check(model, batches: Batches, device, n: int = 1024) -> dict:
 def _main_thread() -> bool:
     import threading
     return threading.current_thread() is threading.main_thread()
-
-
-def config_dict(cfg) -> dict:
-    return asdict(cfg)

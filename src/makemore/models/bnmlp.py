@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 
 from .base import WindowModel, check_positive
 from .layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
@@ -47,10 +46,7 @@ class BNMLP(WindowModel):
                 layers.append(BatchNorm1d(config.n_hidden))
             layers.append(Tanh())
             fan_in = config.n_hidden
-        head = Linear(fan_in, config.vocab_size)
-        with torch.no_grad():
-            head.weight *= 0.1     # start unsure: initial loss near -ln(1/V)
-        layers.append(head)
+        layers.append(Linear(fan_in, config.vocab_size, gain=0.1))   # start unsure: initial loss near -ln(1/V)
         self.net = Sequential(*layers)
 
     def next_logits(self, ctx):

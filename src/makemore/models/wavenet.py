@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 
 from .base import WindowModel, check_positive
 from .layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
@@ -44,10 +43,7 @@ class WaveNet(WindowModel):
             layers += [FlattenConsecutive(2), Linear(2 * width, config.n_hidden, bias=False, gain=config.gain),
                        BatchNorm1d(config.n_hidden), Tanh()]
             width = config.n_hidden
-        head = Linear(width, config.vocab_size)
-        with torch.no_grad():
-            head.weight *= 0.1     # start unsure: initial loss near -ln(1/V)
-        layers.append(head)
+        layers.append(Linear(width, config.vocab_size, gain=0.1))   # start unsure: initial loss near -ln(1/V)
         self.net = Sequential(*layers)
 
     def next_logits(self, ctx):

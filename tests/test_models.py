@@ -180,3 +180,19 @@ def test_transformer_bad_sizes(bad):
 def test_wavenet_block_size_power_of_two():
     with pytest.raises(ValueError, match="power of two"):
         build_model("wavenet", V, L + 1, block_size=6)
+
+
+@pytest.mark.parametrize("name", [n for n in names if "dropout" in MODELS[n].Config.__dataclass_fields__])
+def test_dropout_acts_in_training_only(name):
+    torch.manual_seed(0)
+    m = build_model(name, V, L + 1, **{**TINY.get(name, {}), "dropout": 0.3})
+    torch.manual_seed(0)
+    ref = build_model(name, V, L + 1, **TINY.get(name, {}))
+    ref.load_state_dict(m.state_dict())
+    x = torch.randint(0, V, (4, L + 1))
+    m.eval(), ref.eval()
+    torch.testing.assert_close(m(x)[0], ref(x)[0], atol=0, rtol=0)           # eval: no dropout at all
+    m.train()
+    assert not torch.allclose(m(x)[0], ref(x)[0])                            # training: units are dropped
+    with pytest.raises(ValueError, match="--dropout"):
+        build_model(name, V, L + 1, dropout=1.0)

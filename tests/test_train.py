@@ -76,6 +76,43 @@ def test_checkpoints_and_metrics(tmp_path, names):
     train(m, data, TrainConfig(max_steps=30, eval_interval=10, log_interval=10), run=run, progress=False)
     recs = run.read_metrics()
     assert [r["step"] for r in recs if "val" in r] == [10, 20, 30]
+    elapsed = [r["elapsed"] for r in recs if "val" in r]                      # wall time since the start
+    assert 0 < elapsed[0] < elapsed[1] < elapsed[2]
     assert all(math.isfinite(r["loss"]) and r["tokens_per_sec"] > 0 for r in recs if "loss" in r)
     assert run.weights_file("best").exists() and run.weights_file("last").exists()
     assert not list(run.path.glob("*.tmp"))     # atomic writes leave no temporary files
+
+
+@pytest.mark.parametrize("model_type", ["transformer", "lstm", "bow"])
+def test_batches_are_cut_to_the_longest_item(names_data, model_type):
+    """Sequence batches drop the all-padding columns past the longest item drawn; the loss is
+    the same as over the full padded rows."""
+    from makemore.train import Batches, batch_loss
+    torch.manual_seed(0)
+    model = build_model(model_type, names_data.vocab.size, names_data.max_len + 1)
+    batches = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(0))
+    x, y = batches.sample(8)                                                    # (8, T)
+    assert x.size(1) < names_data.max_len + 1                                   # 8 names are rarely 15 long
+    assert (y[:, -1] != -1).any()                                               # the longest one fills it
+    full = torch.Generator().manual_seed(0)
+    ix = torch.randint(len(batches.x), (8,), generator=full)
+    X, Y = names_data.train.X[ix].long(), names_data.train.Y[ix].long()
+    assert torch.equal(X[:, :x.size(1)], x) and (Y[:, x.size(1):] == -1).all()
+    model.eval()
+    assert torch.allclose(batch_loss(model, x, y), batch_loss(model, X, Y), atol=1e-6)
+
+
+def test_compile_and_bfloat16_are_the_same_training(names_data):
+    """--compile and --dtype bfloat16 change how the step runs, not what it computes."""
+    data = build_dataset(names_data.train.words[:3000])
+    vals = {}
+    for opts in ({}, {"compile": True}, {"dtype": "bfloat16"}):
+        torch.manual_seed(0)
+        m = build_model("mlp", data.vocab.size, data.max_len + 1)
+        cfg = TrainConfig(max_steps=60, batch_size=64, lr=3e-3, eval_interval=60, **opts)
+        train(m, data, cfg, progress=False)
+        vals[tuple(opts)] = evaluate(m, data.val)
+    assert vals[("compile",)] == pytest.approx(vals[()], abs=1e-4)
+    assert vals[("dtype",)] == pytest.approx(vals[()], abs=0.03) and vals[("dtype",)] != vals[()]
+    with pytest.raises(ValueError, match="--dtype"):
+        TrainConfig(dtype="float16").validate()

@@ -90,8 +90,11 @@ class RunDir:
 
 
 def load_model_from_run(run: RunDir, which: str = "best", device="cpu"):
-    """Rebuild the model from config.json and load its weights (on any device: CUDA runs load on CPU)."""
+    """Rebuild the model from config.json and load its weights (on any device: CUDA runs load on CPU).
+    An ensemble directory loads each member run it names."""
     cfg = run.read_config()
+    if cfg["type"] == "ensemble":
+        return load_ensemble(run, cfg, which, device), cfg
     model = build_model(cfg["type"], **cfg["model"])
     f = run.weights_file(which)
     if which == "best" and not f.exists():
@@ -101,6 +104,28 @@ def load_model_from_run(run: RunDir, which: str = "best", device="cpu"):
     load_model(model, str(f), strict=True, device="cpu")
     model.to(device).eval()
     return model, cfg
+
+
+def load_ensemble(run: RunDir, cfg: dict, which: str = "best", device="cpu"):
+    from .models.ensemble import Ensemble
+    members = []
+    for rel in cfg["members"]:
+        member = RunDir(run.path / rel)
+        if not member.exists():
+            raise DataError(f"{run.path}: ensemble member {member.path} is gone")
+        members.append(load_model_from_run(member, which, device)[0])
+    return Ensemble(members, cfg["weights"]).to(device).eval()
+
+
+def same_data(cfgs: list[dict], names: list) -> None:
+    """Runs can be mixed only if they read the same items the same way: same vocabulary, longest
+    item and split (else their splits and token ids would not line up)."""
+    keys = ("vocab", "max_len", "split_seed", "sha256", "dedupe")
+    for cfg, name in zip(cfgs[1:], names[1:]):
+        for k in keys:
+            if cfg["data"].get(k) != cfgs[0]["data"].get(k):
+                raise DataError(f"{name}: its data differs from {names[0]}'s ({k}); ensemble members must be "
+                                "trained on the same file with the same split")
 
 
 def run_vocab(cfg: dict) -> Vocab:

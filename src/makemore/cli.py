@@ -1,4 +1,4 @@
-"""The command line: makemore train | eval | sample | score | plot | lr-find | diagnose.
+"""The command line: makemore train | eval | sample | score | ensemble | plot | lr-find | diagnose.
 
 Bad input ends in one line `makemore: error: ...` and exit status 2, never a traceback, and never
 touches an existing run directory.
@@ -47,6 +47,8 @@ HELP = {
     "eval_interval": "evaluate val and checkpoint every this many steps",
     "log_interval": "log the training loss every this many steps",
     "seed": "random seed for initialization and batches",
+    "compile": "torch.compile the training step (helps on GPUs; measured slower on a small CPU)",
+    "dtype": "float32, or bfloat16 autocast for the training step (helps on recent GPUs, not on a CPU)",
 }
 
 
@@ -149,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--weights", default="best", choices=["best", "last"], help="which checkpoint (default: best by val)")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+
+    # ensemble
+    en = sub.add_parser("ensemble", help="mix several trained runs into one model",
+                        description="Mix the next-character distributions of several runs trained on the same data "
+                        "(e.g. a Transformer, a WaveNet and a Kneser-Ney n-gram) into an ensemble directory that "
+                        "eval, sample and score use like any run. The mixture weights are fitted on val by EM.")
+    run_dir(en)
+    en.add_argument("runs", nargs="+", metavar="RUN", help="run directories to mix")
+    en.add_argument("--mix", default="fit", choices=["fit", "equal"], help="fit the weights on val (default) or weigh all equally")
+    en.add_argument("--weights", default="best", choices=["best", "last"], help="which checkpoint of each run (default: best by val)")
+    en.add_argument("--force", action="store_true", help="overwrite an existing run in DIR")
+    en.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
 
     # plot
     pl = sub.add_parser("plot", help="figures: bigram heatmap, loss curves, embeddings",
@@ -441,6 +455,42 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_ensemble(args) -> int:
+    import os
+    import torch
+    from .checkpoint import RunDir, load_model_from_run, read_run_words, run_vocab, same_data
+    from .data import build_dataset
+    from .models.ensemble import Ensemble, fit_weights
+    from .train import resolve_device, token_nll
+    device = resolve_device(args.device)
+    out = RunDir(args.out)
+    if out.exists() and not args.force:
+        raise DataError(f"{out.path}: already a run directory; pass --force to overwrite it")
+    runs = [RunDir(r) for r in args.runs]
+    if any(r.path.resolve() == out.path.resolve() for r in runs):
+        raise ValueError(f"{out.path}: the ensemble cannot be one of its own members")
+    cfgs = [r.read_config() for r in runs]
+    same_data(cfgs, args.runs)
+    members = [load_model_from_run(r, args.weights, device)[0] for r in runs]
+    cfg0 = cfgs[0]
+    data = build_dataset(read_run_words(cfg0), cfg0["data"]["split_seed"], vocab=run_vocab(cfg0), max_len=cfg0["data"]["max_len"])
+    nll = {s: torch.stack([token_nll(m, data.split(s), device) for m in members]) for s in ("val", "test")}  # (M, N)
+    weights = fit_weights(nll["val"]) if args.mix == "fit" else torch.full((len(members),), 1.0 / len(members))
+    ensemble = Ensemble(members, weights.tolist())
+    mixed = {s: -(torch.logsumexp(-v + weights.double().log()[:, None], dim=0)).mean().item() for s, v in nll.items()}
+    print(f"{'run':<32} {'type':<12} {'weight':>7} {'val':>8} {'test':>8}")
+    for r, c, w, v, t in zip(args.runs, cfgs, weights.tolist(), nll["val"].mean(1).tolist(), nll["test"].mean(1).tolist()):
+        print(f"{str(r):<32} {c['type']:<12} {w:7.3f} {v:8.4f} {t:8.4f}")
+    print(f"{'ensemble':<32} {'':<12} {sum(weights.tolist()):7.3f} {mixed['val']:8.4f} {mixed['test']:8.4f}")
+    out.path.mkdir(parents=True, exist_ok=True)
+    out.clear()
+    out.write_config({"type": "ensemble", "members": [os.path.relpath(r.path.resolve(), out.path.resolve()) for r in runs],
+                      "member_types": [c["type"] for c in cfgs], "weights": ensemble.weights, "mix": args.mix,
+                      "data": cfg0["data"], "model": {}, "val": mixed["val"], "test": mixed["test"]})
+    print(f"saved {out.path}: use it with eval, sample and score like any run")
+    return 0
+
+
 def _png(args, default_dir, name):
     from pathlib import Path
     return Path(args.png) if args.png else Path(default_dir or ".") / name
@@ -498,6 +548,8 @@ def cmd_plot(args) -> int:
         return 0
     # embeddings
     run, model, cfg, vocab, device = _load(args)
+    if cfg["type"] == "ensemble":
+        raise DataError(f"{run.path}: an ensemble has no single embedding table; plot one of its members")
     emb = next((m.weight for m in model.modules() if type(m).__name__ == "Embedding"), None)
     if emb is None:
         raise DataError(f"{run.path}: a {cfg['type']} model has no character embedding table")
@@ -627,7 +679,8 @@ def cmd_diagnose(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score, "plot": cmd_plot,
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score, "ensemble": cmd_ensemble,
+            "plot": cmd_plot,
             "lr-find": cmd_lr_find, "diagnose": cmd_diagnose}
 
 

@@ -34,6 +34,8 @@ class TrainConfig:
     eval_interval: int = 500
     log_interval: int = 100
     seed: int = 1337
+    compile: bool = False        # torch.compile the training forward (opt-in: slower on a small CPU)
+    dtype: str = "float32"       # float32 | bfloat16 (autocast; helps on recent GPUs, not on this CPU)
 
     def validate(self):
         for k in ("max_steps", "batch_size", "warmup_steps", "weight_decay", "grad_clip"):
@@ -46,6 +48,8 @@ class TrainConfig:
             raise ValueError(f"--lr must be > 0, got {self.lr}")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"--optimizer must be adamw or sgd, got {self.optimizer!r}")
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ValueError(f"--dtype must be float32 or bfloat16, got {self.dtype!r}")
         if self.schedule not in ("cosine", "step", "constant"):
             raise ValueError(f"--schedule must be cosine, step or constant, got {self.schedule!r}")
 
@@ -92,13 +96,16 @@ def make_optimizer(model, cfg: TrainConfig, device):
 
 class Batches:
     """Random batches indexed from the pre-encoded split: no per-item Python work per step.
-    Window models get (B, block_size) contexts and (B,) targets; sequence models (B, T) rows."""
+    Window models get (B, block_size) contexts and (B,) targets; sequence models (B, T) rows,
+    cut to the longest item drawn (T known on the host, so no device sync): the padding past
+    it has no targets, and a causal model's logits before it do not depend on it."""
 
     def __init__(self, split: Split, model, device, generator: torch.Generator):
         if model.windowed:
             self.x, self.y = split.examples(model.block_size)
         else:
             self.x, self.y = split.X, split.Y
+        self.lengths = None if model.windowed else (self.y != -1).sum(1)   # (N,) targets per row, on the host
         self.x, self.y = self.x.to(device), self.y.to(device)
         self.generator = generator
         self.tokens_per_row = split.n_targets / len(split.X) if not model.windowed else 1.0
@@ -107,8 +114,12 @@ class Batches:
         if batch_size == 0:                                                  # full batch
             return self.x.long(), self.y.long()
         ix = torch.randint(len(self.x), (batch_size,), generator=self.generator)  # (B,)
+        if self.lengths is None:
+            ix = ix.to(self.x.device)
+            return self.x[ix].long(), self.y[ix].long()                     # (B, block_size), (B,)
+        T = max(1, int(self.lengths[ix].max()))
         ix = ix.to(self.x.device)
-        return self.x[ix].long(), self.y[ix].long()
+        return self.x[ix, :T].long(), self.y[ix, :T].long()                # (B, T)
 
 
 def batch_loss(model, x, y):
@@ -189,6 +200,8 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             print(init["message"])
         if run:
             run.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
+    step_loss = torch.compile(batch_loss) if cfg.compile else batch_loss   # traces through the model's weights
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.dtype == "bfloat16")
     tokens_per_step = (len(batches.x) if cfg.batch_size == 0 else cfg.batch_size) * batches.tokens_per_row
 
     def checkpoint(step, val):
@@ -201,7 +214,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         run.save_weights(model, "last")
         run.save_state({"step": torch.tensor(step), "best_val": torch.tensor(best_val),
                         "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
-                        "torch_rng": torch.get_rng_state()})
+                        "torch_rng": torch.get_rng_state(), "elapsed": torch.tensor(time.perf_counter() - t_start)})
 
     interrupted = False                       # Ctrl-C finishes the step, saves, and stops
     def on_sigint(signum, frame):
@@ -215,13 +228,15 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     bar = tqdm(total=cfg.max_steps, initial=step, disable=not progress, dynamic_ncols=True, unit="step")
     loss_sum = torch.zeros((), device=device)          # summed on device; read at log intervals only
     n_summed, t_log = 0, time.perf_counter()
+    t_start = t_log - (float(resume["elapsed"]) if resume is not None and "elapsed" in resume else 0.0)
     try:
         while step < cfg.max_steps and not interrupted:
             lr = lr_at(cfg, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             x, y = batches.sample(cfg.batch_size)
-            loss = batch_loss(model, x, y)
+            with autocast:
+                loss = step_loss(model, x, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -253,7 +268,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                 model.train()
                 bar.write(f"step {step:>7d} | val {val:.4f} nats/char ({val / math.log(2):.4f} bits)")
                 if run:
-                    run.log({"step": step, "val": val})
+                    run.log({"step": step, "val": val, "elapsed": time.perf_counter() - t_start})
                 if writer:
                     writer.add_scalar("loss/val", val, step)
                 checkpoint(step, val)

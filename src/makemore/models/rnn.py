@@ -4,7 +4,9 @@
 - LSTM: Hochreiter & Schmidhuber (1997), with the forget gate, as used by Graves (2013), "Generating
   Sequences With Recurrent Neural Networks"
 The cells are written out gate by gate; the input's share of every gate is computed for all time
-steps in one matmul before the loop, which then only adds the recurrent part.
+steps in one matmul before the loop, which then only adds the recurrent part. Dropout (`--dropout`)
+acts on the non-recurrent connections only, as in Zaremba et al. (2014), "Recurrent Neural Network
+Regularization": on the embeddings, between layers and before the head, never on h -> h.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class RecurrentConfig:
     n_embd: int = 64        # character embedding size
     n_hidden: int = 256     # hidden state size: large enough for val <= 2.00, still fast on a CPU
     n_layer: int = 1        # stacked recurrent layers
+    dropout: float = 0.0    # on inputs, between layers and before the head (not on the recurrence)
 
 
 class Recurrent(nn.Module):
@@ -79,7 +82,10 @@ class Recurrent(nn.Module):
     def __init__(self, config: RecurrentConfig):
         super().__init__()
         check_positive(config, "n_embd", "n_hidden", "n_layer")
+        if not 0 <= config.dropout < 1:
+            raise ValueError(f"--dropout must be in [0, 1), got {config.dropout}")
         self.config = config
+        self.drop = nn.Dropout(config.dropout)
         H = config.n_hidden
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.cells = nn.ModuleList(self.Cell(config.n_embd if l == 0 else H, H) for l in range(config.n_layer))
@@ -96,13 +102,13 @@ class Recurrent(nn.Module):
         x = self.wte(idx.long())                                         # (B, T, n_embd)
         for cell, start in zip(self.cells, self.start):
             state = tuple(s.expand(B, -1) for s in start)                # (B, H) each
-            xw = cell.x2h(x)                                             # (B, T, gates*H): all steps at once
+            xw = cell.x2h(self.drop(x))                                  # (B, T, gates*H): all steps at once
             hs = []
             for t in range(T):
                 state = cell.step(xw[:, t], state)
                 hs.append(state[0])
             x = torch.stack(hs, dim=1)                                   # (B, T, H)
-        logits = self.lm_head(x)                                         # (B, T, V)
+        logits = self.lm_head(self.drop(x))                              # (B, T, V)
         return logits, sequence_loss(logits, targets)
 
     def step(self, tokens, state):

@@ -1,0 +1,99 @@
+"""Sampling speed: the incremental path (KV cache / carried state / sliding window) against a full
+re-run of the forward over the whole prefix at every step, in one process, A/B interleaved.
+
+    python benchmarks/sampling.py                    # trains a default Transformer briefly first
+    python benchmarks/sampling.py --run runs/names   # or samples from a trained run
+    python benchmarks/sampling.py --table            # only rewrite the README table from the JSON
+
+Both paths draw the same items from the same seed (the tests check this), so the comparison is of
+speed alone. Targets for 10,000 items from the default Transformer on 2 CPU cores: at least
+100,000 items per minute, and at least 5x the full re-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+
+
+def trained_run(tmp: str, steps: int) -> Path:
+    """A default Transformer trained for a few steps: enough for items of realistic length."""
+    from makemore.cli import main
+    out = Path(tmp) / "transformer"
+    code = main(["train", "-o", str(out), "--type", "transformer", "--max-steps", str(steps),
+                 "--eval-interval", str(steps), "--no-progress", "--samples", "0"])
+    if code != 0:
+        raise SystemExit(f"makemore train exited {code}")
+    return out
+
+
+def time_path(model, vocab, max_len, n, batch_size, cached, seed) -> tuple[float, list[str]]:
+    from makemore.sampling import sample_items
+    t0 = time.perf_counter()
+    items = sample_items(model, vocab, n, max_len, seed=seed, batch_size=batch_size, cached=cached)
+    return time.perf_counter() - t0, items
+
+
+def measure(run_dir: Path, n: int, batch_size: int, rounds: int) -> dict:
+    from makemore.checkpoint import RunDir, load_model_from_run, run_vocab
+    run = RunDir(run_dir)
+    model, cfg = load_model_from_run(run)
+    vocab, max_len = run_vocab(cfg), cfg["data"]["max_len"]
+    time_path(model, vocab, max_len, batch_size, batch_size, True, 0)       # warm up both paths
+    time_path(model, vocab, max_len, batch_size, batch_size, False, 0)
+    times = {True: [], False: []}
+    for r in range(rounds):                                                 # A/B interleaved
+        for cached in (True, False):
+            dt, items = time_path(model, vocab, max_len, n, batch_size, cached, seed=r)
+            times[cached].append(dt)
+            print(f"round {r}: {'cached ' if cached else 're-run '} {n:,} items in {dt:6.2f} s "
+                  f"({n / dt * 60:,.0f} items/min)", flush=True)
+    cached, rerun = statistics.median(times[True]), statistics.median(times[False])
+    return {"type": cfg["type"], "params": sum(p.numel() for p in model.parameters()), "items": n,
+            "batch_size": batch_size, "mean_len": sum(map(len, items)) / len(items),
+            "cached_s": cached, "rerun_s": rerun, "cached_items_per_min": n / cached * 60,
+            "rerun_items_per_min": n / rerun * 60, "speedup": rerun / cached, "machine": machine()}
+
+
+def table(results: dict) -> str:
+    rows = ["| model | params | items | batch | mean length | incremental | full re-run | speed-up |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in results.items():
+        rows.append(f"| `{name}` | {r['params']:,} | {r['items']:,} | {r['batch_size']:,} | {r['mean_len']:.1f} | "
+                    f"{r['cached_s']:.2f} s ({r['cached_items_per_min']:,.0f} items/min) | "
+                    f"{r['rerun_s']:.2f} s ({r['rerun_items_per_min']:,.0f} items/min) | {r['speedup']:.1f}x |")
+    meta = next(iter(results.values()))["machine"] if results else machine()
+    return "\n".join(rows) + f"\n\nMedian of A/B-interleaved rounds in one process. Machine: {meta}."
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, help="a run directory to sample from (default: train a default Transformer)")
+    ap.add_argument("--train-steps", type=int, default=2000, help="steps of that training (default 2000)")
+    ap.add_argument("-n", type=int, default=10_000, help="items per round (default 10,000)")
+    ap.add_argument("--batch-size", type=int, default=1000, help="rows sampled at once (default 1000, as `sample`)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    args = ap.parse_args()
+    results = load_results("sampling")
+    if not args.table:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_dir = args.run or trained_run(tmp, args.train_steps)
+            r = measure(run_dir, args.n, args.batch_size, args.rounds)
+        results[r["type"]] = r
+        save_results("sampling", results)
+    write_readme_section("sampling", table(results))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

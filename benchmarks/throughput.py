@@ -1,0 +1,169 @@
+"""Training throughput at makemore's default Transformer configuration (4 layers, 4 heads, n_embd 64,
+batch 32, AdamW lr 5e-4, weight decay 0.01), lever by lever, in one process, A/B interleaved.
+
+The baseline trains the way makemore.py does: a per-item Dataset that encodes and pads each name
+in Python, a DataLoader drawing random items, rows padded to the longest name of the file,
+attention written out (scores, mask, softmax), the default (for-each) AdamW, and the loss read
+back with .item() after every step. Each later row switches one lever to what `makemore train`
+does; the last row is our training step.
+
+    python benchmarks/throughput.py            # measure, print, write the README table and JSON
+    python benchmarks/throughput.py --table    # only rewrite the README table from the JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+
+LEVERS = [  # name, what changes, settings (each row keeps the levers of the rows above it)
+    ("baseline", "makemore.py's way: per-item DataLoader, full padding, written-out attention, "
+                 "for-each AdamW, .item() every step",
+     dict(loader="items", trim=False, sdpa=False, fused=False, sync=True)),
+    ("pre-tensorized", "batches indexed from the encoded split (no per-item Python)",
+     dict(loader="tensors", trim=False, sdpa=False, fused=False, sync=True)),
+    ("trimmed", "rows cut to the longest item drawn", dict(loader="tensors", trim=True, sdpa=False, fused=False, sync=True)),
+    ("sdpa", "F.scaled_dot_product_attention", dict(loader="tensors", trim=True, sdpa=True, fused=False, sync=True)),
+    ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, sdpa=True, fused=True, sync=True)),
+    ("no sync", "loss summed on the device, read at log intervals (= makemore train)",
+     dict(loader="tensors", trim=True, sdpa=True, fused=True, sync=False)),
+]
+
+
+class ItemDataset(torch.utils.data.Dataset):
+    """makemore.py's way of serving data: each item encoded and padded in Python when asked for."""
+
+    def __init__(self, words, vocab, max_len):
+        self.words, self.stoi, self.max_len = words, vocab.stoi, max_len
+
+    def __len__(self):
+        return len(self.words)
+
+    def __getitem__(self, i):
+        ix = torch.tensor([self.stoi[c] for c in self.words[i]], dtype=torch.long)
+        x = torch.zeros(self.max_len + 1, dtype=torch.long)
+        y = torch.zeros(self.max_len + 1, dtype=torch.long)
+        x[1:1 + len(ix)] = ix
+        y[:len(ix)] = ix
+        y[len(ix) + 1:] = -1                     # no target after the end token
+        return x, y
+
+
+def written_out_attention(self, x):
+    """Attention the long way: (B, nh, T, T) scores, causal mask, softmax, weighted sum."""
+    q, k, v = self._heads(x)                                                        # (B, nh, T, hs)
+    T = q.size(2)
+    att = (q @ k.transpose(-2, -1)) / (k.size(-1) ** 0.5)                           # (B, nh, T, T)
+    mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+    att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+    return self._merge(att @ v)                                                     # (B, nh, T, hs) -> (B, T, C)
+
+
+class Trainer:
+    """One lever setting: its own model (same initial weights), optimizer and batch source."""
+
+    def __init__(self, data, settings, batch_size, lr, weight_decay, seed=0):
+        from makemore.models import build_model
+        from makemore.models.transformer import CausalSelfAttention
+        from makemore.train import Batches
+        self.s = settings
+        torch.manual_seed(seed)
+        self.model = build_model("transformer", data.vocab.size, data.max_len + 1)  # the default preset: 4L/4H/64
+        if not settings["sdpa"]:
+            for m in self.model.modules():
+                if isinstance(m, CausalSelfAttention):
+                    m.forward = written_out_attention.__get__(m)
+        decay = [p for p in self.model.parameters() if p.dim() >= 2]
+        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
+        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                                      {"params": no_decay, "weight_decay": 0.0}],
+                                     lr=lr, betas=(0.9, 0.99), eps=1e-8, fused=settings["fused"])
+        g = torch.Generator().manual_seed(seed)
+        if settings["loader"] == "items":
+            ds = ItemDataset(data.train.words, data.vocab, data.max_len)
+            sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=10**10, generator=g)
+            self.it = iter(torch.utils.data.DataLoader(ds, batch_size=batch_size, sampler=sampler))
+            self.next = lambda: next(self.it)
+        else:
+            b = Batches(data.train, self.model, "cpu", g)
+            if not settings["trim"]:
+                b.lengths = torch.full_like(b.lengths, b.x.size(1))
+            self.next = lambda: b.sample(batch_size)
+        self.loss_sum = torch.zeros(())
+        self.targets = 0
+
+    def steps(self, n):
+        for _ in range(n):
+            x, y = self.next()
+            _, loss = self.model(x, y)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            if self.s["sync"]:
+                self.loss_sum += loss.item()
+            else:
+                self.loss_sum += loss.detach()
+            self.targets += int((y != -1).sum())
+        return self.loss_sum.item()
+
+
+def measure(steps: int, rounds: int, batch_size: int) -> dict:
+    from makemore.data import build_dataset, read_words
+    data = build_dataset(read_words())
+    trainers = {name: Trainer(data, s, batch_size, lr=5e-4, weight_decay=0.01) for name, _, s in LEVERS}
+    for t in trainers.values():
+        t.steps(20)                                                                 # warm up
+    times = {name: [] for name in trainers}
+    for r in range(rounds):                                                         # A/B interleaved
+        for name, t in trainers.items():
+            t0 = time.perf_counter()
+            t.steps(steps)
+            times[name].append((time.perf_counter() - t0) / steps)
+        print(f"round {r}: " + "  ".join(f"{n} {times[n][-1] * 1000:.1f} ms" for n in trainers), flush=True)
+    tokens_per_step = statistics.mean(t.targets for t in trainers.values()) / (20 + steps * rounds)
+    base = statistics.median(times["baseline"])
+    rows = {}
+    for name, what, _ in LEVERS:
+        ms = statistics.median(times[name])
+        rows[name] = {"what": what, "ms_per_step": ms * 1000, "tokens_per_sec": tokens_per_step / ms, "speedup": base / ms}
+    return {"rows": rows, "batch_size": batch_size, "steps_per_round": steps, "rounds": rounds,
+            "targets_per_step": tokens_per_step, "params": sum(p.numel() for p in trainers["baseline"].model.parameters()),
+            "machine": machine()}
+
+
+def table(res: dict) -> str:
+    lines = ["| step | what changes | ms / step | target tokens / s | vs baseline |", "|---|---|---:|---:|---:|"]
+    for name, r in res["rows"].items():
+        lines.append(f"| {name} | {r['what']} | {r['ms_per_step']:.1f} | {r['tokens_per_sec']:,.0f} | {r['speedup']:.2f}x |")
+    return "\n".join(lines) + (f"\n\nDefault Transformer ({res['params']:,} parameters), batch {res['batch_size']}, "
+                               f"{res['targets_per_step']:.0f} target characters per step on average; median of "
+                               f"{res['rounds']} interleaved rounds of {res['steps_per_round']} steps. Machine: {res['machine']}.")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=100, help="steps per lever per round (default 100)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    args = ap.parse_args()
+    if args.table:
+        res = load_results("throughput")
+    else:
+        res = measure(args.steps, args.rounds, args.batch_size)
+        save_results("throughput", res)
+    write_readme_section("throughput", table(res))
+    print(table(res))
+
+
+if __name__ == "__main__":
+    main()

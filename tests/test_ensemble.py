@@ -1,0 +1,84 @@
+"""Ensembles: the mixture against a hand computation, its incremental path against its forward,
+EM against a grid search, and `makemore ensemble` end to end."""
+
+import json
+
+import pytest
+import torch
+
+from makemore.models.ensemble import Ensemble, fit_weights
+from makemore.sampling import generate
+from test_cli import run
+from test_models import L, make
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def members():
+    return [make("transformer", seed=1), make("ngram"), make("lstm", seed=2)]
+
+
+def test_mixture_of_probabilities():
+    ms, w = members(), [0.5, 0.2, 0.3]
+    ens = Ensemble(ms, w).eval()
+    x = torch.randint(0, 7, (3, L + 1))
+    probs = sum(wi * m(x)[0].softmax(-1) for wi, m in zip(w, ms))               # (B, T, V)
+    logits, _ = ens(x)
+    torch.testing.assert_close(logits.softmax(-1), probs, atol=1e-6, rtol=0)
+    torch.testing.assert_close(logits.exp().sum(-1), torch.ones(3, L + 1), atol=1e-5, rtol=0)  # log-probabilities
+    one = Ensemble(ms[:1]).eval()
+    torch.testing.assert_close(one(x)[0], ms[0](x)[0].log_softmax(-1), atol=1e-6, rtol=0)
+
+
+def test_incremental_equals_forward_and_samples_match():
+    ens = Ensemble(members(), [0.6, 0.1, 0.3]).eval()
+    x = torch.randint(0, 7, (4, L + 1))
+    full, _ = ens(x)
+    state, steps = ens.init_state(4), []
+    for t in range(L + 1):
+        logits, state = ens.step(x[:, t], state)
+        steps.append(logits)
+    torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-5, rtol=0)
+    a = generate(ens, 100, L, generator=torch.Generator().manual_seed(0))
+    b = generate(ens, 100, L, generator=torch.Generator().manual_seed(0), cached=False)
+    assert torch.equal(a, b)
+
+
+def test_em_finds_the_best_weights():
+    g = torch.Generator().manual_seed(0)
+    p = torch.rand(2, 5000, generator=g) * torch.tensor([[1.0], [0.6]]) + 0.01   # member probabilities of the targets
+    w = fit_weights(-p.log())
+    grid = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    ll = torch.stack([(a * p[0].double() + (1 - a) * p[1].double()).log().mean() for a in grid])
+    assert w.sum().item() == pytest.approx(1.0)
+    assert w[0].item() == pytest.approx(grid[ll.argmax()].item(), abs=2e-3)
+    assert 0.5 < w[0] < 1                                                       # the better member weighs more, not all
+
+
+def test_ensemble_command(tmp_path, small_file, capsys):
+    common = ["-i", small_file, "--no-progress", "--samples", 0]
+    assert run(capsys, "train", "-o", tmp_path / "ng", "--type", "ngram", "--n", 3, *common)[0] == 0
+    assert run(capsys, "train", "-o", tmp_path / "mlp", "--type", "mlp", "--max-steps", 200, "--eval-interval", 100, *common)[0] == 0
+    ev = {r: json.loads(run(capsys, "eval", "-o", tmp_path / r, "--json")[1]) for r in ("ng", "mlp")}
+    code, out, err = run(capsys, "ensemble", "-o", tmp_path / "ens", tmp_path / "ng", tmp_path / "mlp")
+    assert code == 0, err
+    cfg = json.loads((tmp_path / "ens" / "config.json").read_text())
+    assert cfg["type"] == "ensemble" and cfg["members"] == ["../ng", "../mlp"] and sum(cfg["weights"]) == pytest.approx(1)
+    code, out, _ = run(capsys, "eval", "-o", tmp_path / "ens", "--json")
+    mixed = json.loads(out)
+    assert code == 0 and mixed["val"] == pytest.approx(cfg["val"], abs=1e-5)
+    assert mixed["val"] <= min(ev["ng"]["val"], ev["mlp"]["val"]) + 1e-9      # EM on val never does worse
+    code, out, _ = run(capsys, "sample", "-o", tmp_path / "ens", "-n", 5, "--seed", 0, "--json")
+    assert code == 0 and len(json.loads(out)) == 5
+    code, out, _ = run(capsys, "score", "-o", tmp_path / "ens", "emma", "--json")
+    assert code == 0 and json.loads(out)[0]["nll"] > 0
+    assert run(capsys, "plot", "embeddings", "-o", tmp_path / "ens")[0] == 2                # no single table
+    assert run(capsys, "train", "-o", tmp_path / "ens", "--resume")[0] == 2
+    # an existing directory is protected; members of other data are refused
+    assert run(capsys, "ensemble", "-o", tmp_path / "ens", tmp_path / "ng")[0] == 2
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(small_file.read_text().split()[:300]) + "\n")
+    assert run(capsys, "train", "-o", tmp_path / "ng2", "--type", "bigram", "-i", other, "--no-progress", "--samples", 0)[0] == 0
+    code, _, err = run(capsys, "ensemble", "-o", tmp_path / "bad", tmp_path / "ng", tmp_path / "ng2")
+    assert code == 2 and "same file" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()

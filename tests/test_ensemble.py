@@ -82,3 +82,21 @@ def test_ensemble_command(tmp_path, small_file, capsys):
     code, _, err = run(capsys, "ensemble", "-o", tmp_path / "bad", tmp_path / "ng", tmp_path / "ng2")
     assert code == 2 and "same file" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_best_trains_members_side_by_side_then_mixes(tmp_path, small_file, capsys, monkeypatch):
+    from makemore import presets
+    monkeypatch.setattr(presets, "BEST", {"mlp": ["--type", "mlp", "--max-steps", "150", "--eval-interval", "50"],
+                                          "ngram": ["--type", "ngram", "--n", "3"]})
+    code, out, err = run(capsys, "best", "-o", tmp_path / "best", "-i", small_file, "--jobs", 2)
+    assert code == 0, err
+    assert "mlp" in out and "ngram" in out and "ensemble" in out
+    cfg = json.loads((tmp_path / "best" / "config.json").read_text())
+    assert cfg["members"] == ["members/mlp", "members/ngram"] and cfg["member_types"] == ["mlp", "ngram"]
+    assert (tmp_path / "best" / "members" / "mlp" / "train.log").read_text().count("val") >= 3
+    code, out, _ = run(capsys, "eval", "-o", tmp_path / "best", "--json")
+    assert code == 0 and json.loads(out)["val"] == pytest.approx(cfg["val"], abs=1e-5)
+    assert run(capsys, "best", "-o", tmp_path / "best", "-i", small_file)[0] == 2          # protected without --force
+    monkeypatch.setattr(presets, "BEST", {"bad": ["--type", "mlp", "--n-head", "2"]})
+    code, _, err = run(capsys, "best", "-o", tmp_path / "b2", "-i", small_file)
+    assert code == 2 and "bad failed" in err

@@ -1,4 +1,4 @@
-"""The command line: makemore train | eval | sample | score | ensemble | plot | lr-find | diagnose.
+"""The command line: makemore train | eval | sample | score | ensemble | best | plot | lr-find | diagnose.
 
 Bad input ends in one line `makemore: error: ...` and exit status 2, never a traceback, and never
 touches an existing run directory.
@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 from . import __version__
 from .data import BUNDLED, DataError
 
-DEFAULT_TYPE = "transformer"
+DEFAULT_TYPE = "lstm"            # the best model per CPU minute on names.txt (README: Results)
 
 HELP = {
     # model options
@@ -102,8 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--type", help=f"model type: {', '.join(MODELS)} (default: {DEFAULT_TYPE})")
     t.add_argument("--preset", help="named model size of the type (e.g. transformer: tiny, default, medium, large; "
                    "bnmlp and wavenet: default, lecture); unset: the type's `default` preset where it has one")
-    t.add_argument("--recipe", help="named training recipe: `lecture` reproduces the lectures' SGD runs")
+    t.add_argument("--recipe", help="named training recipe: `lecture` reproduces the lectures' SGD runs; `best` "
+                   "trains for quality (with the preset of the same name)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    t.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice, one per core)")
     t.add_argument("--resume", action="store_true", help="continue the run in DIR exactly where it stopped")
     t.add_argument("--force", action="store_true", help="overwrite an existing run in DIR")
     t.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events (pip install 'makemore[tensorboard]')")
@@ -163,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--weights", default="best", choices=["best", "last"], help="which checkpoint of each run (default: best by val)")
     en.add_argument("--force", action="store_true", help="overwrite an existing run in DIR")
     en.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+
+    # best
+    bs = sub.add_parser("best", help="train the best-quality recipe: several models, then their ensemble",
+                        description="Train the members of presets.BEST (an LSTM and a Transformer with dropout, a "
+                        "Kneser-Ney 6-gram, ...) side by side, one process per CPU core, into DIR/members/, then mix "
+                        "them into an ensemble in DIR (weights fitted on val). About 15 minutes on 2 CPU cores.")
+    run_dir(bs)
+    bs.add_argument("-i", "--input", metavar="FILE", help="text file with one item per line (default: the bundled names.txt)")
+    bs.add_argument("--jobs", type=int, help="members trained at once (default: one per CPU core; 1 on a GPU)")
+    bs.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    bs.add_argument("--force", action="store_true", help="overwrite an existing run in DIR")
 
     # plot
     pl = sub.add_parser("plot", help="figures: bigram heatmap, loss curves, embeddings",
@@ -242,6 +255,11 @@ def cmd_train(args) -> int:
 
     run = RunDir(args.out)
     device = resolve_device(args.device)
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+        torch.set_num_threads(args.threads)
     train_names = [f.name for f in fields(TrainConfig)]
     if args.resume and args.force:
         raise ValueError("--resume and --force contradict each other")
@@ -274,7 +292,10 @@ def cmd_train(args) -> int:
         cls = model_class(args.type)
         preset = {}
         table = getattr(cls, "PRESETS", {})
-        implied = "lecture" if args.recipe == "lecture" and "lecture" in table else "default"
+        # a recipe and a preset of the same name go together (lecture, best): naming one implies the other
+        if args.recipe is None and args.preset in presets.RECIPES and args.type in presets.RECIPES[args.preset]:
+            args.recipe = args.preset
+        implied = args.recipe if args.recipe in table else "default"
         args.preset = args.preset or (implied if implied in table else None)
         if args.preset:
             if args.preset not in table:
@@ -306,6 +327,7 @@ def cmd_train(args) -> int:
         cfg = {
             "type": args.type,
             "preset": args.preset,
+            "recipe": args.recipe,
             "model": asdict(model.config),
             "data": {"input": str(args.input) if args.input else BUNDLED, "sha256": file_digest(args.input),
                      "encoding": args.encoding, "max_len_limit": args.max_len, "dedupe": args.dedupe,
@@ -489,6 +511,56 @@ def cmd_ensemble(args) -> int:
                       "data": cfg0["data"], "model": {}, "val": mixed["val"], "test": mixed["test"]})
     print(f"saved {out.path}: use it with eval, sample and score like any run")
     return 0
+
+
+def cmd_best(args) -> int:
+    import os
+    import subprocess
+    import time
+    from . import presets
+    from .checkpoint import RunDir
+    from .train import resolve_device
+    device = resolve_device(args.device)
+    out = RunDir(args.out)
+    if out.exists() and not args.force:
+        raise DataError(f"{out.path}: already a run directory; pass --force to overwrite it")
+    if args.input:
+        from .data import read_words
+        read_words(args.input)                       # bad input: one line now, not one per member
+    jobs = args.jobs or (1 if device.type != "cpu" else max(1, os.cpu_count() or 1))
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    members = out.path / "members"
+    members.mkdir(parents=True, exist_ok=True)
+    pending = list(presets.BEST.items())
+    running, failed, t0 = {}, [], time.perf_counter()
+    print(f"training {len(pending)} members, {jobs} at a time, {threads} thread(s) each; logs in {members}/NAME/train.log")
+    while pending or running:
+        while pending and len(running) < jobs:
+            name, extra = pending.pop(0)
+            d = members / name
+            d.mkdir(parents=True, exist_ok=True)
+            cmd = [sys.executable, "-m", "makemore", "train", "-o", str(d), "--force", "--no-progress", "--samples", "0",
+                   "--device", args.device, "--threads", str(threads), *extra, *(["-i", args.input] if args.input else [])]
+            log = open(d / "train.log", "w")
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}                         # the log fills as it trains
+            running[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log)
+        time.sleep(0.5)
+        for name, (proc, log) in list(running.items()):
+            if proc.poll() is not None:
+                log.close()
+                del running[name]
+                print(f"  {name:<12} {'done' if proc.returncode == 0 else f'FAILED (exit {proc.returncode})'} "
+                      f"at {time.perf_counter() - t0:5.0f} s")
+                if proc.returncode != 0:
+                    failed.append(name)
+    if failed:
+        raise DataError(f"members {', '.join(failed)} failed; see {members}/NAME/train.log")
+    print(f"members trained in {time.perf_counter() - t0:.0f} s")
+    ens = argparse.Namespace(out=args.out, runs=[str(members / name) for name in presets.BEST], mix="fit",
+                             weights="best", force=True, device=args.device)
+    return cmd_ensemble(ens)
 
 
 def _png(args, default_dir, name):
@@ -679,7 +751,7 @@ def cmd_diagnose(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score, "ensemble": cmd_ensemble,
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score, "ensemble": cmd_ensemble, "best": cmd_best,
             "plot": cmd_plot,
             "lr-find": cmd_lr_find, "diagnose": cmd_diagnose}
 

@@ -14,11 +14,11 @@ TRAIN = {
                 eval_interval=2000),
     "bnmlp": dict(batch_size=256, lr=3e-3, max_steps=15_000, warmup_steps=200, weight_decay=0.01,
                   eval_interval=2500),
-    "wavenet": dict(batch_size=256, lr=3e-3, max_steps=20_000, warmup_steps=200, weight_decay=0.01,
+    "wavenet": dict(batch_size=256, lr=3e-3, max_steps=20_000, warmup_steps=200, weight_decay=0.1,
                     eval_interval=2500),
     "rnn": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
     "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
-    "lstm": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
+    "lstm": dict(batch_size=64, lr=3e-3, max_steps=8000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
     "bow": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, eval_interval=1000),
     "transformer": dict(batch_size=64, lr=2e-3, max_steps=8000, warmup_steps=200, weight_decay=0.1,
                         eval_interval=1000, log_interval=200),
@@ -36,3 +36,13 @@ LECTURE = {
 }
 
 RECIPES = {"lecture": LECTURE}
+
+# `makemore best`: members trained side by side, then mixed into an ensemble with weights fitted on
+# val. Models that err differently mix best: the recurrent net, the Transformer and the count model
+# each earn a weight. Longest first, so the parallel jobs finish together.
+BEST = {
+    "transformer": ["--type", "transformer", "--dropout", "0.1", "--max-steps", "10000"],
+    "lstm": ["--type", "lstm"],
+    "lstm-seed2": ["--type", "lstm", "--seed", "2"],
+    "ngram": ["--type", "ngram", "--n", "6"],
+}

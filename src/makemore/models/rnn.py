@@ -131,3 +131,7 @@ class GRU(Recurrent):
 
 class LSTM(Recurrent):
     Cell = LSTMCell
+    PRESETS = {
+        "default": dict(dropout=0.2),     # names.txt overfits without it: val 1.954 -> 1.926
+        "none": dict(dropout=0.0),
+    }

@@ -1,0 +1,102 @@
+"""Best quality within 15 minutes: time `makemore best` on names.txt, then show what each lever was
+worth: every member alone, and the ensemble growing one member at a time (weights fitted on val
+each time; test is only reported).
+
+    python benchmarks/best.py                  # trains (about 15 minutes on 2 cores), then evaluates
+    python benchmarks/best.py --run runs/best  # evaluate a finished `makemore best` directory
+    python benchmarks/best.py --table          # only rewrite the README table from the JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+
+
+def evaluate_members(run_dir: Path) -> dict:
+    from makemore.checkpoint import RunDir, load_model_from_run, read_run_words, run_vocab
+    from makemore.data import build_dataset
+    from makemore.models.ensemble import fit_weights
+    from makemore.train import token_nll
+    ens = RunDir(run_dir).read_config()
+    names = [Path(m).name for m in ens["members"]]
+    cfg0 = ens["data"]
+    data = build_dataset(read_run_words(ens), cfg0["split_seed"], vocab=run_vocab(ens), max_len=cfg0["max_len"])
+    nll = {"val": [], "test": []}
+    members = []
+    for name, rel in zip(names, ens["members"]):
+        member = RunDir(Path(run_dir) / rel)
+        model, cfg = load_model_from_run(member)
+        for s in nll:
+            nll[s].append(token_nll(model, data.split(s)))
+        recs = [r for r in member.read_metrics() if "elapsed" in r]
+        members.append({"name": name, "type": cfg["type"], "params": sum(p.numel() for p in model.parameters()),
+                        "val": nll["val"][-1].mean().item(), "test": nll["test"][-1].mean().item(),
+                        "train_s": recs[-1]["elapsed"] if recs else None})
+    val, test = torch.stack(nll["val"]), torch.stack(nll["test"])               # (M, N)
+
+    def mix(ix):
+        w = fit_weights(val[ix])
+        lw = w.double().log()[:, None]
+        return {"members": [names[i] for i in ix], "weights": w.tolist(),
+                "val": -torch.logsumexp(-val[ix] + lw, 0).mean().item(),
+                "test": -torch.logsumexp(-test[ix] + lw, 0).mean().item()}
+    growing = [mix(list(range(k))) for k in range(1, len(names) + 1)]
+    order = sorted(range(len(names)), key=lambda i: members[i]["val"])           # best member first
+    growing_best_first = [mix(order[:k]) for k in range(1, len(names) + 1)]
+    return {"members": members, "growing": growing_best_first, "growing_listed": growing,
+            "ensemble": {"val": ens["val"], "test": ens["test"], "weights": ens["weights"]}}
+
+
+def table(res: dict) -> str:
+    lines = ["| | val | test | params | training time |", "|---|---:|---:|---:|---:|"]
+    for m in res["members"]:
+        t = f"{m['train_s']:.0f} s" if m["train_s"] else "–"
+        lines.append(f"| member `{m['name']}` ({m['type']}) alone | {m['val']:.4f} | {m['test']:.4f} | {m['params']:,} | {t} |")
+    prev = None
+    for g in res["growing"]:
+        what = f"mix of `{g['members'][0]}`" if prev is None else f"+ `{g['members'][-1]}`"
+        gain = "" if prev is None else f" ({g['val'] - prev:+.4f} val)"
+        lines.append(f"| {what}{gain} | {g['val']:.4f} | {g['test']:.4f} | | |")
+        prev = g["val"]
+    lines.append(f"| **`makemore best`** (weights {', '.join(f'{w:.2f}' for w in res['ensemble']['weights'])}) | "
+                 f"**{res['ensemble']['val']:.4f}** | **{res['ensemble']['test']:.4f}** | | **{res['wall_s']:.0f} s** in all |")
+    return "\n".join(lines) + f"\n\nMembers trained side by side, one process per core. Machine: {res['machine']}."
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, help="a finished `makemore best` directory (skips training)")
+    ap.add_argument("--wall", type=float, help="with --run: the wall time `makemore best` took, in seconds")
+    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    args = ap.parse_args()
+    if args.run and args.wall is None:
+        ap.error("--run needs --wall (the measured wall time of that `makemore best`)")
+    if args.table:
+        res = load_results("best")
+    else:
+        from makemore.cli import main as cli
+        with tempfile.TemporaryDirectory() as tmp:
+            run_dir, wall = args.run, args.wall
+            if run_dir is None:
+                run_dir = Path(tmp) / "best"
+                t0 = time.perf_counter()
+                if cli(["best", "-o", str(run_dir)]) != 0:
+                    raise SystemExit("makemore best failed")
+                wall = time.perf_counter() - t0
+            res = {**evaluate_members(run_dir), "wall_s": wall, "machine": machine()}
+        save_results("best", res)
+    write_readme_section("best", table(res))
+    print(table(res))
+
+
+if __name__ == "__main__":
+    main()

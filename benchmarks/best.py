@@ -24,7 +24,7 @@ from common import load_results, machine, save_results, write_readme_section  # 
 def evaluate_members(run_dir: Path) -> dict:
     from makemore.checkpoint import RunDir, load_model_from_run, read_run_words, run_vocab
     from makemore.data import build_dataset
-    from makemore.models.ensemble import fit_weights
+    from makemore.models.ensemble import fit_weights, mixture_nll
     from makemore.train import token_nll
     ens = RunDir(run_dir).read_config()
     names = [Path(m).name for m in ens["members"]]
@@ -45,10 +45,8 @@ def evaluate_members(run_dir: Path) -> dict:
 
     def mix(ix):
         w = fit_weights(val[ix])
-        lw = w.double().log()[:, None]
         return {"members": [names[i] for i in ix], "weights": w.tolist(),
-                "val": -torch.logsumexp(-val[ix] + lw, 0).mean().item(),
-                "test": -torch.logsumexp(-test[ix] + lw, 0).mean().item()}
+                "val": mixture_nll(val[ix], w).mean().item(), "test": mixture_nll(test[ix], w).mean().item()}
     growing = [mix(list(range(k))) for k in range(1, len(names) + 1)]
     order = sorted(range(len(names)), key=lambda i: members[i]["val"])           # best member first
     growing_best_first = [mix(order[:k]) for k in range(1, len(names) + 1)]

@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_results, machine, save_results, write_readme_section  # noqa: E402
 
@@ -45,11 +43,13 @@ def time_path(model, vocab, max_len, n, batch_size, cached, seed) -> tuple[float
 
 def measure(run_dir: Path, n: int, batch_size: int, rounds: int) -> dict:
     from makemore.checkpoint import RunDir, load_model_from_run, run_vocab
+    from makemore.sampling import SAMPLE_TOKENS
     run = RunDir(run_dir)
     model, cfg = load_model_from_run(run)
     vocab, max_len = run_vocab(cfg), cfg["data"]["max_len"]
-    time_path(model, vocab, max_len, batch_size, batch_size, True, 0)       # warm up both paths
-    time_path(model, vocab, max_len, batch_size, batch_size, False, 0)
+    batch_size = batch_size or max(1000, SAMPLE_TOKENS // max_len)           # the default of sample_items
+    time_path(model, vocab, max_len, 1000, batch_size, True, 0)             # warm up both paths
+    time_path(model, vocab, max_len, 1000, batch_size, False, 0)
     times = {True: [], False: []}
     for r in range(rounds):                                                 # A/B interleaved
         for cached in (True, False):
@@ -80,7 +80,7 @@ def main():
     ap.add_argument("--run", type=Path, help="a run directory to sample from (default: train a default Transformer)")
     ap.add_argument("--train-steps", type=int, default=2000, help="steps of that training (default 2000)")
     ap.add_argument("-n", type=int, default=10_000, help="items per round (default 10,000)")
-    ap.add_argument("--batch-size", type=int, default=1000, help="rows sampled at once (default 1000, as `sample`)")
+    ap.add_argument("--batch-size", type=int, help="rows sampled at once (default: as `makemore sample` does)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()

@@ -3,8 +3,9 @@ batch 32, AdamW lr 5e-4, weight decay 0.01), lever by lever, in one process, A/B
 
 The baseline trains the way makemore.py does: a per-item Dataset that encodes and pads each name
 in Python, a DataLoader drawing random items, rows padded to the longest name of the file,
-attention written out (scores, mask, softmax), the default (for-each) AdamW, and the loss read
-back with .item() after every step. Each later row switches one lever to what `makemore train`
+attention and GELU written out (scores, mask, softmax; the tanh formula), the default (for-each)
+AdamW, and the loss read back with .item() after every step. The DataLoader runs in the main
+process (makemore.py starts 4 workers, which on 2 cores only compete with training). Each later row switches one lever to what `makemore train`
 does; the last row is our training step.
 
     python benchmarks/throughput.py            # measure, print, write the README table and JSON
@@ -14,28 +15,28 @@ does; the last row is our training step.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_results, machine, save_results, write_readme_section  # noqa: E402
 
 LEVERS = [  # name, what changes, settings (each row keeps the levers of the rows above it)
-    ("baseline", "makemore.py's way: per-item DataLoader, full padding, written-out attention, "
+    ("baseline", "makemore.py's way: per-item DataLoader, full padding, attention and GELU written out, "
                  "for-each AdamW, .item() every step",
-     dict(loader="items", trim=False, sdpa=False, fused=False, sync=True)),
+     dict(loader="items", trim=False, kernels=False, fused=False, sync=True)),
     ("pre-tensorized", "batches indexed from the encoded split (no per-item Python)",
-     dict(loader="tensors", trim=False, sdpa=False, fused=False, sync=True)),
-    ("trimmed", "rows cut to the longest item drawn", dict(loader="tensors", trim=True, sdpa=False, fused=False, sync=True)),
-    ("sdpa", "F.scaled_dot_product_attention", dict(loader="tensors", trim=True, sdpa=True, fused=False, sync=True)),
-    ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, sdpa=True, fused=True, sync=True)),
+     dict(loader="tensors", trim=False, kernels=False, fused=False, sync=True)),
+    ("trimmed", "rows cut to the longest item drawn", dict(loader="tensors", trim=True, kernels=False, fused=False, sync=True)),
+    ("fused kernels", "F.scaled_dot_product_attention and F.gelu", dict(loader="tensors", trim=True, kernels=True, fused=False, sync=True)),
+    ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, kernels=True, fused=True, sync=True)),
     ("no sync", "loss summed on the device, read at log intervals (= makemore train)",
-     dict(loader="tensors", trim=True, sdpa=True, fused=True, sync=False)),
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False)),
 ]
 
 
@@ -58,6 +59,13 @@ class ItemDataset(torch.utils.data.Dataset):
         return x, y
 
 
+def written_out_gelu_mlp(self, x):
+    """The MLP with GELU's tanh approximation written out in elementwise ops, as makemore.py has it."""
+    h = self.c_fc(x)                                                                # (B, T, 4C)
+    h = 0.5 * h * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (h + 0.044715 * torch.pow(h, 3.0))))
+    return self.dropout(self.c_proj(h))                                             # (B, T, C)
+
+
 def written_out_attention(self, x):
     """Attention the long way: (B, nh, T, T) scores, causal mask, softmax, weighted sum."""
     q, k, v = self._heads(x)                                                        # (B, nh, T, hs)
@@ -73,15 +81,17 @@ class Trainer:
 
     def __init__(self, data, settings, batch_size, lr, weight_decay, seed=0):
         from makemore.models import build_model
-        from makemore.models.transformer import CausalSelfAttention
+        from makemore.models.transformer import MLP, CausalSelfAttention
         from makemore.train import Batches
         self.s = settings
         torch.manual_seed(seed)
         self.model = build_model("transformer", data.vocab.size, data.max_len + 1)  # the default preset: 4L/4H/64
-        if not settings["sdpa"]:
+        if not settings["kernels"]:
             for m in self.model.modules():
                 if isinstance(m, CausalSelfAttention):
                     m.forward = written_out_attention.__get__(m)
+                if isinstance(m, MLP):
+                    m.forward = written_out_gelu_mlp.__get__(m)
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.model.parameters() if p.dim() < 2]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},

@@ -50,7 +50,7 @@ def ours() -> dict:
     from makemore.cli import main
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        if main(["train", "-o", str(out), "--no-progress", "--samples", "0"]) != 0:
+        if main(["train", "-o", str(out), "--type", "transformer", "--no-progress", "--samples", "0"]) != 0:
             raise SystemExit("makemore train failed")
         recs = RunDir(out).read_metrics()
     curve = [{"step": r["step"], "val": r["val"], "elapsed": r["elapsed"]} for r in recs if "elapsed" in r]

@@ -116,3 +116,19 @@ def test_compile_and_bfloat16_are_the_same_training(names_data):
     assert vals[("dtype",)] == pytest.approx(vals[()], abs=0.03) and vals[("dtype",)] != vals[()]
     with pytest.raises(ValueError, match="--dtype"):
         TrainConfig(dtype="float16").validate()
+
+
+@pytest.mark.parametrize("model_type", ["transformer", "mlp"])
+def test_token_nll_is_in_order(names_data, model_type):
+    """Evaluation sorts rows by length and trims padding, but returns every target's NLL in the
+    split's order (ensembles mix members target by target), equal to one plain forward."""
+    torch.manual_seed(0)
+    m = build_model(model_type, names_data.vocab.size, names_data.max_len + 1).eval()
+    s = names_data.val
+    with torch.no_grad():
+        logits, _ = m(s.X.long())                                                 # (N, T, V)
+    y = s.Y.long()
+    ref = F.cross_entropy(logits.flatten(0, 1).double(), y.flatten(), ignore_index=-1, reduction="none")
+    ref = ref[y.flatten() != -1]
+    got = token_nll(m, s, chunk_tokens=4096)                                     # many chunks
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=0)

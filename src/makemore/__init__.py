@@ -16,12 +16,13 @@ __version__ = "0.1.0"
 
 from .data import DataError, Vocab, build_dataset, read_words, split_words  # noqa: E402
 from .models import MODELS, build_model  # noqa: E402
+from .models.ensemble import Ensemble, fit_weights  # noqa: E402
 from .sampling import novelty, sample_items, score_items  # noqa: E402
 from .train import TrainConfig, evaluate, train  # noqa: E402
 from .checkpoint import RunDir, load_model_from_run  # noqa: E402
 
 
 def load_run(path, which: str = "best", device="cpu"):
-    """(model, config dict, vocab) of a run directory."""
+    """(model, config dict, vocab) of a run directory (an ensemble directory gives its mixture)."""
     model, cfg = load_model_from_run(RunDir(path), which, device)
     return model, cfg, Vocab(cfg["data"]["vocab"])

@@ -102,8 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--type", help=f"model type: {', '.join(MODELS)} (default: {DEFAULT_TYPE})")
     t.add_argument("--preset", help="named model size of the type (e.g. transformer: tiny, default, medium, large; "
                    "bnmlp and wavenet: default, lecture); unset: the type's `default` preset where it has one")
-    t.add_argument("--recipe", help="named training recipe: `lecture` reproduces the lectures' SGD runs; `best` "
-                   "trains for quality (with the preset of the same name)")
+    t.add_argument("--recipe", help="named training recipe: `lecture` reproduces the lectures' SGD runs")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     t.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice, one per core)")
     t.add_argument("--resume", action="store_true", help="continue the run in DIR exactly where it stopped")
@@ -292,9 +291,7 @@ def cmd_train(args) -> int:
         cls = model_class(args.type)
         preset = {}
         table = getattr(cls, "PRESETS", {})
-        # a recipe and a preset of the same name go together (lecture, best): naming one implies the other
-        if args.recipe is None and args.preset in presets.RECIPES and args.type in presets.RECIPES[args.preset]:
-            args.recipe = args.preset
+        # a recipe brings the model sizes it was made for: the preset of the same name, where there is one
         implied = args.recipe if args.recipe in table else "default"
         args.preset = args.preset or (implied if implied in table else None)
         if args.preset:
@@ -477,17 +474,24 @@ def cmd_score(args) -> int:
     return 0
 
 
+def _new_run_dir(args):
+    """The run directory a command is about to create: an existing run is kept unless --force."""
+    from .checkpoint import RunDir
+    out = RunDir(args.out)
+    if out.exists() and not args.force:
+        raise DataError(f"{out.path}: already a run directory; pass --force to overwrite it")
+    return out
+
+
 def cmd_ensemble(args) -> int:
     import os
     import torch
     from .checkpoint import RunDir, load_model_from_run, read_run_words, run_vocab, same_data
     from .data import build_dataset
-    from .models.ensemble import Ensemble, fit_weights
+    from .models.ensemble import Ensemble, fit_weights, mixture_nll
     from .train import resolve_device, token_nll
     device = resolve_device(args.device)
-    out = RunDir(args.out)
-    if out.exists() and not args.force:
-        raise DataError(f"{out.path}: already a run directory; pass --force to overwrite it")
+    out = _new_run_dir(args)
     runs = [RunDir(r) for r in args.runs]
     if any(r.path.resolve() == out.path.resolve() for r in runs):
         raise ValueError(f"{out.path}: the ensemble cannot be one of its own members")
@@ -499,7 +503,7 @@ def cmd_ensemble(args) -> int:
     nll = {s: torch.stack([token_nll(m, data.split(s), device) for m in members]) for s in ("val", "test")}  # (M, N)
     weights = fit_weights(nll["val"]) if args.mix == "fit" else torch.full((len(members),), 1.0 / len(members))
     ensemble = Ensemble(members, weights.tolist())
-    mixed = {s: -(torch.logsumexp(-v + weights.double().log()[:, None], dim=0)).mean().item() for s, v in nll.items()}
+    mixed = {s: mixture_nll(v, weights).mean().item() for s, v in nll.items()}
     print(f"{'run':<32} {'type':<12} {'weight':>7} {'val':>8} {'test':>8}")
     for r, c, w, v, t in zip(args.runs, cfgs, weights.tolist(), nll["val"].mean(1).tolist(), nll["test"].mean(1).tolist()):
         print(f"{str(r):<32} {c['type']:<12} {w:7.3f} {v:8.4f} {t:8.4f}")
@@ -518,12 +522,9 @@ def cmd_best(args) -> int:
     import subprocess
     import time
     from . import presets
-    from .checkpoint import RunDir
     from .train import resolve_device
     device = resolve_device(args.device)
-    out = RunDir(args.out)
-    if out.exists() and not args.force:
-        raise DataError(f"{out.path}: already a run directory; pass --force to overwrite it")
+    out = _new_run_dir(args)
     if args.input:
         from .data import read_words
         read_words(args.input)                       # bad input: one line now, not one per member

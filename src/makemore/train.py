@@ -142,13 +142,20 @@ def token_nll(model, split: Split, device="cpu", chunk_tokens: int = 65536) -> t
             y = tgt[i:i + chunk_tokens].to(device).long()
             out.append(F.cross_entropy(logits.float(), y, reduction="none").double().cpu())
     else:
+        # rows shortest first, each chunk cut to its longest item: no work on padding
+        lengths = (split.Y != -1).sum(1)                                                # (N,)
+        order = torch.argsort(lengths, stable=True)
+        nll_rows = torch.zeros(split.Y.shape, dtype=torch.float64)                     # (N, T)
         rows = max(1, chunk_tokens // split.X.size(1))
-        for i in range(0, len(split.X), rows):
-            x = split.X[i:i + rows].to(device).long()
-            y = split.Y[i:i + rows].to(device).long()
+        for i in range(0, len(order), rows):
+            ix = order[i:i + rows]
+            T = max(1, int(lengths[ix].max()))
+            x = split.X[ix, :T].to(device).long()
+            y = split.Y[ix, :T].to(device).long()
             logits, _ = model(x)                                                        # (b, T, V)
             nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction="none")
-            out.append(nll[y.flatten() != -1].double().cpu())
+            nll_rows[ix, :T] = nll.view(len(ix), T).double().cpu()
+        out.append(nll_rows[split.Y != -1])                                            # row by row, in order
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
 

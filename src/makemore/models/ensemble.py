@@ -66,3 +66,9 @@ def fit_weights(member_nll: torch.Tensor, iters: int = 200) -> torch.Tensor:
         resp = (joint - torch.logsumexp(joint, dim=0, keepdim=True)).exp()       # (M, N) responsibilities
         log_w = resp.mean(dim=1, keepdim=True).clamp_min(1e-12).log()            # (M, 1)
     return log_w.exp().squeeze(1)
+
+
+def mixture_nll(member_nll: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-target NLL of the mixture, from each member's per-target NLL (M, N) and weights (M,)."""
+    log_w = weights.double().log()[:, None]                                      # (M, 1)
+    return -torch.logsumexp(-member_nll.double() + log_w, dim=0)                 # (N,)

@@ -5,8 +5,9 @@ The baseline trains the way makemore.py does: a per-item Dataset that encodes an
 in Python, a DataLoader drawing random items, rows padded to the longest name of the file,
 attention and GELU written out (scores, mask, softmax; the tanh formula), the default (for-each)
 AdamW, and the loss read back with .item() after every step. The DataLoader runs in the main
-process (makemore.py starts 4 workers, which on 2 cores only compete with training). Each later row switches one lever to what `makemore train`
-does; the last row is our training step.
+process (makemore.py starts 4 workers, which on 2 cores only compete with training). Each later
+row switches one lever to what `makemore train` does; "no sync" is our training step, and the last
+row adds the opt-in torch.compile.
 
     python benchmarks/throughput.py            # measure, print, write the README table and JSON
     python benchmarks/throughput.py --table    # only rewrite the README table from the JSON
@@ -37,6 +38,8 @@ LEVERS = [  # name, what changes, settings (each row keeps the levers of the row
     ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, kernels=True, fused=True, sync=True)),
     ("no sync", "loss summed on the device, read at log intervals (= makemore train)",
      dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False)),
+    ("compiled (opt-in)", "torch.compile, dynamic shapes (`--compile`; first compiles for about half a minute)",
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, compile=True)),
 ]
 
 
@@ -92,6 +95,7 @@ class Trainer:
                     m.forward = written_out_attention.__get__(m)
                 if isinstance(m, MLP):
                     m.forward = written_out_gelu_mlp.__get__(m)
+        self.forward = torch.compile(self.model, dynamic=True) if settings.get("compile") else self.model
         decay = [p for p in self.model.parameters() if p.dim() >= 2]
         no_decay = [p for p in self.model.parameters() if p.dim() < 2]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
@@ -114,7 +118,7 @@ class Trainer:
     def steps(self, n):
         for _ in range(n):
             x, y = self.next()
-            _, loss = self.model(x, y)
+            _, loss = self.forward(x, y)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
@@ -131,7 +135,7 @@ def measure(steps: int, rounds: int, batch_size: int) -> dict:
     data = build_dataset(read_words())
     trainers = {name: Trainer(data, s, batch_size, lr=5e-4, weight_decay=0.01) for name, _, s in LEVERS}
     for t in trainers.values():
-        t.steps(20)                                                                 # warm up
+        t.steps(40)                                                                 # warm up (and compile)
     times = {name: [] for name in trainers}
     for r in range(rounds):                                                         # A/B interleaved
         for name, t in trainers.items():
@@ -139,7 +143,7 @@ def measure(steps: int, rounds: int, batch_size: int) -> dict:
             t.steps(steps)
             times[name].append((time.perf_counter() - t0) / steps)
         print(f"round {r}: " + "  ".join(f"{n} {times[n][-1] * 1000:.1f} ms" for n in trainers), flush=True)
-    tokens_per_step = statistics.mean(t.targets for t in trainers.values()) / (20 + steps * rounds)
+    tokens_per_step = statistics.mean(t.targets for t in trainers.values()) / (40 + steps * rounds)
     base = statistics.median(times["baseline"])
     rows = {}
     for name, what, _ in LEVERS:
@@ -161,8 +165,8 @@ def table(res: dict) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=100, help="steps per lever per round (default 100)")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=60, help="steps per lever per round (default 60)")
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()

@@ -20,7 +20,7 @@ TRAIN = {
     "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
     "lstm": dict(batch_size=64, lr=3e-3, max_steps=8000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
     "bow": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, eval_interval=1000),
-    "transformer": dict(batch_size=64, lr=2e-3, max_steps=8000, warmup_steps=200, weight_decay=0.1,
+    "transformer": dict(batch_size=64, lr=2e-3, max_steps=10_000, warmup_steps=200, weight_decay=0.1,
                         eval_interval=1000, log_interval=200),
 }
 

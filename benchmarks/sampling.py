@@ -43,11 +43,11 @@ def time_path(model, vocab, max_len, n, batch_size, cached, seed) -> tuple[float
 
 def measure(run_dir: Path, n: int, batch_size: int, rounds: int) -> dict:
     from makemore.checkpoint import RunDir, load_model_from_run, run_vocab
-    from makemore.sampling import SAMPLE_TOKENS
+    from makemore.sampling import default_batch_size
     run = RunDir(run_dir)
     model, cfg = load_model_from_run(run)
     vocab, max_len = run_vocab(cfg), cfg["data"]["max_len"]
-    batch_size = batch_size or max(1000, SAMPLE_TOKENS // max_len)           # the default of sample_items
+    batch_size = batch_size or default_batch_size(max_len)                  # as `makemore sample` does
     time_path(model, vocab, max_len, 1000, batch_size, True, 0)             # warm up both paths
     time_path(model, vocab, max_len, 1000, batch_size, False, 0)
     times = {True: [], False: []}

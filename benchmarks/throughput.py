@@ -85,7 +85,7 @@ class Trainer:
     def __init__(self, data, settings, batch_size, lr, weight_decay, seed=0):
         from makemore.models import build_model
         from makemore.models.transformer import MLP, CausalSelfAttention
-        from makemore.train import Batches
+        from makemore.train import Batches, TrainConfig, make_optimizer
         self.s = settings
         torch.manual_seed(seed)
         self.model = build_model("transformer", data.vocab.size, data.max_len + 1)  # the default preset: 4L/4H/64
@@ -96,11 +96,8 @@ class Trainer:
                 if isinstance(m, MLP):
                     m.forward = written_out_gelu_mlp.__get__(m)
         self.forward = torch.compile(self.model, dynamic=True) if settings.get("compile") else self.model
-        decay = [p for p in self.model.parameters() if p.dim() >= 2]
-        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
-        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                      {"params": no_decay, "weight_decay": 0.0}],
-                                     lr=lr, betas=(0.9, 0.99), eps=1e-8, fused=settings["fused"])
+        self.opt = make_optimizer(self.model, TrainConfig(lr=lr, weight_decay=weight_decay), torch.device("cpu"),
+                                  fused=settings["fused"])
         g = torch.Generator().manual_seed(seed)
         if settings["loader"] == "items":
             ds = ItemDataset(data.train.words, data.vocab, data.max_len)

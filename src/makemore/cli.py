@@ -47,8 +47,8 @@ HELP = {
     "eval_interval": "evaluate val and checkpoint every this many steps",
     "log_interval": "log the training loss every this many steps",
     "seed": "random seed for initialization and batches",
-    "compile": "torch.compile the training step (helps on GPUs; measured slower on a small CPU)",
-    "dtype": "float32, or bfloat16 autocast for the training step (helps on recent GPUs, not on a CPU)",
+    "compile": "torch.compile the training step (a little faster per step, after about 30 s of compiling)",
+    "dtype": "float32, or bfloat16 autocast for the training step (for GPUs with bfloat16 units)",
 }
 
 
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     bs = sub.add_parser("best", help="train the best-quality recipe: several models, then their ensemble",
                         description="Train the members of presets.BEST (an LSTM and a Transformer with dropout, a "
                         "Kneser-Ney 6-gram, ...) side by side, one process per CPU core, into DIR/members/, then mix "
-                        "them into an ensemble in DIR (weights fitted on val). About 15 minutes on 2 CPU cores.")
+                        "them into an ensemble in DIR (weights fitted on val). About 12 minutes on 2 CPU cores.")
     run_dir(bs)
     bs.add_argument("-i", "--input", metavar="FILE", help="text file with one item per line (default: the bundled names.txt)")
     bs.add_argument("--jobs", type=int, help="members trained at once (default: one per CPU core; 1 on a GPU)")
@@ -245,11 +245,25 @@ def _explicit(args, names) -> dict:
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
+def _preset(kind: str, name: str | None, recipe: str | None = None) -> tuple[str | None, dict]:
+    """(name, model options) of the preset a model of type `kind` gets. Unset, it is the preset a
+    recipe was made for (the one of the same name), else the type's `default`, where there is one."""
+    from .models import model_class
+    table = getattr(model_class(kind), "PRESETS", {})
+    if name is None:
+        name = next((n for n in (recipe, "default") if n in table), None)
+    if name is None:
+        return None, {}
+    if name not in table:
+        raise ValueError(f"--type {kind} has no preset {name!r}" + (f"; choose one of: {', '.join(table)}" if table else ""))
+    return name, table[name]
+
+
 def cmd_train(args) -> int:
     from . import presets
     from .checkpoint import RunDir, read_run_words
     from .data import build_dataset, dedupe_words, file_digest, read_words
-    from .models import build_model, config_fields, model_class
+    from .models import build_model, config_fields
     from .train import TrainConfig, evaluate, resolve_device, train
 
     run = RunDir(args.out)
@@ -288,17 +302,7 @@ def cmd_train(args) -> int:
             old = run.read_config().get("type", "?")
             raise DataError(f"{run.path}: holds a run of type {old}; pass --resume to continue it or --force to overwrite it")
         args.type = args.type or DEFAULT_TYPE
-        cls = model_class(args.type)
-        preset = {}
-        table = getattr(cls, "PRESETS", {})
-        # a recipe brings the model sizes it was made for: the preset of the same name, where there is one
-        implied = args.recipe if args.recipe in table else "default"
-        args.preset = args.preset or (implied if implied in table else None)
-        if args.preset:
-            if args.preset not in table:
-                raise ValueError(f"--type {args.type} has no preset {args.preset!r}"
-                                 + (f"; choose one of: {', '.join(table)}" if table else ""))
-            preset = table[args.preset]
+        args.preset, preset = _preset(args.type, args.preset, args.recipe)
         recipe = {}
         if args.recipe:
             if args.recipe not in presets.RECIPES:
@@ -650,7 +654,7 @@ def _fresh_or_run_model(args):
     import torch
     from .checkpoint import RunDir, read_run_words
     from .data import build_dataset, read_words
-    from .models import build_model, model_class
+    from .models import build_model
     opts = _explicit(args, _all_model_fields())
     if args.out and RunDir(args.out).exists():
         cfg = RunDir(args.out).read_config()
@@ -659,13 +663,7 @@ def _fresh_or_run_model(args):
         data = build_dataset(read_run_words(cfg, args.input), cfg["data"]["split_seed"], max_len=cfg["data"]["max_len"])
         return cfg["type"], cfg["model"], data
     kind = args.type or DEFAULT_TYPE
-    preset = {}
-    table = getattr(model_class(kind), "PRESETS", {})
-    args.preset = args.preset or ("default" if "default" in table else None)
-    if args.preset:
-        if args.preset not in table:
-            raise ValueError(f"--type {kind} has no preset {args.preset!r}")
-        preset = table[args.preset]
+    args.preset, preset = _preset(kind, args.preset)
     data = build_dataset(read_words(args.input))
     torch.manual_seed(getattr(args, "seed", 1337))
     model = build_model(kind, data.vocab.size, data.max_len + 1, **{**preset, **opts})

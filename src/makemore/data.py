@@ -183,8 +183,13 @@ class Split:
         self._examples = {}
 
     @property
+    def lengths(self) -> torch.Tensor:
+        """(N,) targets per row: the item's characters plus its end."""
+        return (self.Y != -1).sum(1)
+
+    @property
     def n_targets(self) -> int:
-        return int((self.Y != -1).sum())
+        return int(self.lengths.sum())
 
     def examples(self, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         if block_size not in self._examples:

@@ -90,12 +90,17 @@ def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: f
 SAMPLE_TOKENS = 2 ** 17    # rows x positions decoded at once by default (KV cache of the default Transformer: 64 MiB)
 
 
+def default_batch_size(max_len: int) -> int:
+    """Rows decoded at once by default: as many as fit SAMPLE_TOKENS positions, at least 1000."""
+    return max(1000, SAMPLE_TOKENS // max_len)
+
+
 def sample_items(model, vocab: Vocab, n: int, max_len: int, prefix: str = "", unique: bool = False,
                  seed: int | None = None, batch_size: int | None = None, device="cpu", **options) -> list[str]:
     """Sample n items as strings. unique=True keeps drawing until n distinct items (or gives up).
     batch_size: rows decoded at once; by default as many as fit SAMPLE_TOKENS positions (8,738 rows
     for names), so per-step overheads are shared by many rows while caches stay small."""
-    batch_size = batch_size or max(1000, SAMPLE_TOKENS // max_len)
+    batch_size = batch_size or default_batch_size(max_len)
     prefix_ids = vocab.encode(prefix) if prefix else []
     if len(prefix_ids) >= max_len:
         raise DataError(f"--prefix is {len(prefix)} characters; the model's items are at most {max_len}")

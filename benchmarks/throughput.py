@@ -6,8 +6,10 @@ in Python, a DataLoader drawing random items, rows padded to the longest name of
 attention and GELU written out (scores, mask, softmax; the tanh formula), the default (for-each)
 AdamW, and the loss read back with .item() after every step. The DataLoader runs in the main
 process (makemore.py starts 4 workers, which on 2 cores only compete with training). Each later
-row switches one lever to what `makemore train` does; "no sync" is our training step, and the last
-row adds the opt-in torch.compile.
+row switches one lever to what `makemore train` does; "no sync" is our default Transformer step,
+"length buckets" adds `--bucket 64`, and the last row the opt-in torch.compile. The speedup is the
+median over rounds of the baseline's time over the row's time in the same round (paired, so that
+the machine's drift between rounds cancels).
 
     python benchmarks/throughput.py            # measure, print, write the README table and JSON
     python benchmarks/throughput.py --table    # only rewrite the README table from the JSON
@@ -30,16 +32,21 @@ from common import load_results, machine, save_results, write_readme_section  # 
 LEVERS = [  # name, what changes, settings (each row keeps the levers of the rows above it)
     ("baseline", "makemore.py's way: per-item DataLoader, full padding, attention and GELU written out, "
                  "for-each AdamW, .item() every step",
-     dict(loader="items", trim=False, kernels=False, fused=False, sync=True)),
+     dict(loader="items", trim=False, kernels=False, fused=False, sync=True, bucket=False)),
     ("pre-tensorized", "batches indexed from the encoded split (no per-item Python)",
-     dict(loader="tensors", trim=False, kernels=False, fused=False, sync=True)),
-    ("trimmed", "rows cut to the longest item drawn", dict(loader="tensors", trim=True, kernels=False, fused=False, sync=True)),
-    ("fused kernels", "F.scaled_dot_product_attention and F.gelu", dict(loader="tensors", trim=True, kernels=True, fused=False, sync=True)),
-    ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, kernels=True, fused=True, sync=True)),
-    ("no sync", "loss summed on the device, read at log intervals (= makemore train)",
-     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False)),
+     dict(loader="tensors", trim=False, kernels=False, fused=False, sync=True, bucket=False)),
+    ("trimmed", "rows cut to the longest item drawn",
+     dict(loader="tensors", trim=True, kernels=False, fused=False, sync=True, bucket=False)),
+    ("fused kernels", "F.scaled_dot_product_attention and F.gelu",
+     dict(loader="tensors", trim=True, kernels=True, fused=False, sync=True, bucket=False)),
+    ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, kernels=True, fused=True, sync=True, bucket=False)),
+    ("no sync", "loss summed on the device, read at log intervals (= `makemore train`'s default Transformer step)",
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, bucket=False)),
+    ("length buckets", "64 batches drawn at once, served sorted by length (`--bucket 64`: default for the recurrent "
+                       "nets, opt-in for the Transformer)",
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, bucket=True)),
     ("compiled (opt-in)", "torch.compile, dynamic shapes (`--compile`; first compiles for about half a minute)",
-     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, compile=True)),
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, bucket=True, compile=True)),
 ]
 
 
@@ -105,10 +112,11 @@ class Trainer:
             self.it = iter(torch.utils.data.DataLoader(ds, batch_size=batch_size, sampler=sampler))
             self.next = lambda: next(self.it)
         else:
-            b = Batches(data.train, self.model, "cpu", g)
+            b = Batches(data.train, self.model, "cpu", g, bucket=64 if settings["bucket"] else 0)
             if not settings["trim"]:
                 b.lengths = torch.full_like(b.lengths, b.x.size(1))
             self.next = lambda: b.sample(batch_size)
+            self.batches, self.batch_size = b, batch_size
         self.loss_sum = torch.zeros(())
         self.targets = 0
 
@@ -116,6 +124,8 @@ class Trainer:
         for _ in range(n):
             x, y = self.next()
             _, loss = self.forward(x, y)
+            if self.s["bucket"]:
+                loss = loss * self.batches.target_weight(y, self.batch_size)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
@@ -141,11 +151,11 @@ def measure(steps: int, rounds: int, batch_size: int) -> dict:
             times[name].append((time.perf_counter() - t0) / steps)
         print(f"round {r}: " + "  ".join(f"{n} {times[n][-1] * 1000:.1f} ms" for n in trainers), flush=True)
     tokens_per_step = statistics.mean(t.targets for t in trainers.values()) / (40 + steps * rounds)
-    base = statistics.median(times["baseline"])
     rows = {}
     for name, what, _ in LEVERS:
         ms = statistics.median(times[name])
-        rows[name] = {"what": what, "ms_per_step": ms * 1000, "tokens_per_sec": tokens_per_step / ms, "speedup": base / ms}
+        paired = statistics.median(b / t for b, t in zip(times["baseline"], times[name]))
+        rows[name] = {"what": what, "ms_per_step": ms * 1000, "tokens_per_sec": tokens_per_step / ms, "speedup": paired}
     return {"rows": rows, "batch_size": batch_size, "steps_per_round": steps, "rounds": rounds,
             "targets_per_step": tokens_per_step, "params": sum(p.numel() for p in trainers["baseline"].model.parameters()),
             "machine": machine()}
@@ -156,14 +166,15 @@ def table(res: dict) -> str:
     for name, r in res["rows"].items():
         lines.append(f"| {name} | {r['what']} | {r['ms_per_step']:.1f} | {r['tokens_per_sec']:,.0f} | {r['speedup']:.2f}x |")
     return "\n".join(lines) + (f"\n\nDefault Transformer ({res['params']:,} parameters), batch {res['batch_size']}, "
-                               f"{res['targets_per_step']:.0f} target characters per step on average; median of "
-                               f"{res['rounds']} interleaved rounds of {res['steps_per_round']} steps. Machine: {res['machine']}.")
+                               f"{res['targets_per_step']:.0f} target characters per step on average; ms / step: median of "
+                               f"{res['rounds']} interleaved rounds of {res['steps_per_round']} steps; vs baseline: median "
+                               f"of the rounds' paired ratios. Machine: {res['machine']}.")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=60, help="steps per lever per round (default 60)")
-    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--steps", type=int, default=30, help="steps per lever per round (default 30)")
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()

@@ -34,10 +34,12 @@ def test_metric_is_token_weighted(names_data):
     assert len(token_nll(m, d.val)) == 22655
 
 
-@pytest.mark.parametrize("model_type", ["mlp", "nnbigram"])
-def test_resume_is_exact(tmp_path, names, model_type):
+@pytest.mark.parametrize("model_type,bucket", [("mlp", 64), ("nnbigram", 64), ("rnn", 64), ("rnn", 4), ("rnn", 0)])
+def test_resume_is_exact(tmp_path, names, model_type, bucket):
+    """Stopped at step 22 and resumed, training ends with the same weights as one run, also when
+    it stops in the middle of a pool of length-sorted batches (22 of 64, or 2 of a pool of 4)."""
     data = build_dataset(names[:2000])
-    cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=15, log_interval=5, warmup_steps=5)
+    cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=15, log_interval=5, warmup_steps=5, bucket=bucket)
 
     def fresh():
         torch.manual_seed(0)
@@ -100,6 +102,51 @@ def test_batches_are_cut_to_the_longest_item(names_data, model_type):
     assert torch.equal(X[:, :x.size(1)], x) and (Y[:, x.size(1):] == -1).all()
     model.eval()
     assert torch.allclose(batch_loss(model, x, y), batch_loss(model, X, Y), atol=1e-6)
+
+
+def test_bucketed_batches_draw_uniformly_with_little_padding(names_data):
+    """A pool of length-sorted batches holds exactly the items a plain uniform draw of the same
+    size would, each batch served once; each batch is cut to its longest item, and far less of
+    it is padding than in random batches."""
+    from makemore.train import Batches
+    model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=1, n_embd=8, n_head=2)
+    K, B = 16, 32
+    bucketed = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(3), bucket=K)
+    plain = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(3))
+    drawn = torch.randint(len(plain.x), (K * B,), generator=torch.Generator().manual_seed(3))
+    served, pad = [], {"bucketed": 0.0, "plain": 0.0}
+    for _ in range(K):
+        ix = bucketed._indices(B)
+        served.append(ix)
+        lengths = names_data.train.lengths[ix]
+        pad["bucketed"] += 1 - lengths.sum().item() / (B * lengths.max().item())
+        lengths = plain.lengths[plain._indices(B)]
+        pad["plain"] += 1 - lengths.sum().item() / (B * lengths.max().item())
+    assert torch.equal(torch.cat(served).sort().values, drawn.sort().values)
+    assert not bucketed.pool                                          # all K served: the next call draws anew
+    assert pad["bucketed"] < 0.5 * pad["plain"]
+    x, y = bucketed.sample(B)                                         # (B, T), T the longest item drawn
+    assert (y[:, -1] != -1).any() and x.shape == y.shape == (B, x.size(1))
+
+
+def test_bucketed_loss_weighs_every_target_alike(names_data):
+    """Scaled by target_weight, a length-sorted batch's loss is its targets' summed NLL over the
+    average targets of a batch: a target of a short item counts as much as one of a long item
+    (the plain batch mean would count it more)."""
+    from makemore.train import Batches, batch_loss
+    torch.manual_seed(0)
+    model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=1, n_embd=8, n_head=2)
+    batches = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(0), bucket=8)
+    B = 16
+    counts = []
+    for _ in range(8):
+        x, y = batches.sample(B)
+        scaled = batch_loss(model, x, y) * batches.target_weight(y, B)
+        logits, _ = model(x)
+        nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-1, reduction="sum")
+        assert scaled.item() == pytest.approx(nll.item() / (B * batches.tokens_per_row), rel=1e-5)
+        counts.append((y != -1).sum().item())
+    assert max(counts) > 1.5 * min(counts)                       # the batches' target counts differ
 
 
 def test_compile_and_bfloat16_are_the_same_training(names_data):

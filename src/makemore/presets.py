@@ -16,9 +16,11 @@ TRAIN = {
                   eval_interval=2500),
     "wavenet": dict(batch_size=256, lr=3e-3, max_steps=20_000, warmup_steps=200, weight_decay=0.1,
                     eval_interval=2500),
-    "rnn": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
-    "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
-    "lstm": dict(batch_size=64, lr=3e-3, max_steps=8000, warmup_steps=200, grad_clip=1.0, eval_interval=1000),
+    # recurrent nets loop over time steps, so length buckets save the most there (LSTM: val 1.9262 ->
+    # 1.9186 in 10% less time); the Transformer ends 0.015 worse per step with them (2 seeds): off
+    "rnn": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
+    "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
+    "lstm": dict(batch_size=64, lr=3e-3, max_steps=8000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "bow": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, eval_interval=1000),
     "transformer": dict(batch_size=64, lr=2e-3, max_steps=10_000, warmup_steps=200, weight_decay=0.1,
                         eval_interval=1000, log_interval=200),
@@ -41,8 +43,9 @@ RECIPES = {"lecture": LECTURE}
 # val. Models that err differently mix best: the recurrent net, the Transformer and the count model
 # each earn a weight. Longest first, so the parallel jobs finish together.
 BEST = {
-    "transformer": ["--type", "transformer", "--dropout", "0.1", "--max-steps", "10000"],
+    "transformer": ["--type", "transformer"],
     "lstm": ["--type", "lstm"],
     "lstm-seed2": ["--type", "lstm", "--seed", "2"],
+    "lstm-seed3": ["--type", "lstm", "--seed", "3"],
     "ngram": ["--type", "ngram", "--n", "6"],
 }

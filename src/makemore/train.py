@@ -31,6 +31,7 @@ class TrainConfig:
     decay_factor: float = 0.1
     weight_decay: float = 0.01   # AdamW, on matrices only
     grad_clip: float = 0.0       # max global grad norm; 0 = off
+    bucket: int = 0              # sequence models: serve pools of this many batches sorted by length; 0 = off
     eval_interval: int = 500
     log_interval: int = 100
     seed: int = 1337
@@ -38,7 +39,7 @@ class TrainConfig:
     dtype: str = "float32"       # float32 | bfloat16 (autocast; for GPUs with bfloat16 units)
 
     def validate(self):
-        for k in ("max_steps", "batch_size", "warmup_steps", "weight_decay", "grad_clip"):
+        for k in ("max_steps", "batch_size", "warmup_steps", "weight_decay", "grad_clip", "bucket"):
             if getattr(self, k) < 0:
                 raise ValueError(f"--{k.replace('_', '-')} must be >= 0, got {getattr(self, k)}")
         for k in ("eval_interval", "log_interval"):
@@ -100,9 +101,15 @@ class Batches:
     """Random batches indexed from the pre-encoded split: no per-item Python work per step.
     Window models get (B, block_size) contexts and (B,) targets; sequence models (B, T) rows,
     cut to the longest item drawn (T known on the host, so no device sync): the padding past
-    it has no targets, and a causal model's logits before it do not depend on it."""
+    it has no targets, and a causal model's logits before it do not depend on it.
 
-    def __init__(self, split: Split, model, device, generator: torch.Generator):
+    bucket > 1 (sequence models): draw bucket * B items at once, sort them by length, cut them
+    into `bucket` batches and serve those in random order. Every item is still drawn uniformly,
+    but a batch holds items of about one length, so little is computed on padding: names are
+    7.1 targets long on average, while the longest of 32 random ones is 11.
+    """
+
+    def __init__(self, split: Split, model, device, generator: torch.Generator, bucket: int = 0):
         if model.windowed:
             self.x, self.y = split.examples(model.block_size)
         else:
@@ -111,16 +118,49 @@ class Batches:
         self.x, self.y = self.x.to(device), self.y.to(device)
         self.generator = generator
         self.tokens_per_row = split.n_targets / len(split.X) if not model.windowed else 1.0
+        self.bucket = bucket if self.lengths is not None and bucket > 1 else 0
+        self.pool: list[torch.Tensor] = []       # the current pool's batches not yet served
+        self.pool_start = None                   # generator state the current pool was drawn from
+        self.skip = 0                            # on resume: batches of the first pool already served
+
+    def _indices(self, batch_size: int) -> torch.Tensor:
+        if not self.bucket:
+            return torch.randint(len(self.x), (batch_size,), generator=self.generator)  # (B,)
+        if not self.pool:
+            self.pool_start = self.generator.get_state()
+            ix = torch.randint(len(self.x), (self.bucket * batch_size,), generator=self.generator)
+            ix = ix[torch.argsort(self.lengths[ix], stable=True)].view(self.bucket, batch_size)  # (K, B) by length
+            self.pool = list(ix[torch.randperm(self.bucket, generator=self.generator)].unbind(0))[self.skip:]
+            self.skip = 0
+        return self.pool.pop(0)
 
     def sample(self, batch_size: int):
         if batch_size == 0:                                                  # full batch
             return self.x.long(), self.y.long()
-        ix = torch.randint(len(self.x), (batch_size,), generator=self.generator)  # (B,)
+        ix = self._indices(batch_size)                                       # (B,)
         T = None if self.lengths is None else max(1, int(self.lengths[ix].max()))
         ix = ix.to(self.x.device)
         if T is None:
             return self.x[ix].long(), self.y[ix].long()                     # (B, block_size), (B,)
         return self.x[ix, :T].long(), self.y[ix, :T].long()                # (B, T)
+
+    def target_weight(self, y: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """For bucketed batches: the factor that turns the batch's mean loss into its summed loss
+        over the targets a random batch holds on average. A batch of short items has few targets,
+        and its mean would count each of them more; scaled, every target weighs the same, as in
+        the token-weighted metric. Stays on the device (no sync)."""
+        return (y != -1).sum() / (batch_size * self.tokens_per_row)
+
+    def state_dict(self) -> dict:
+        """Where the batch stream stands, to resume it exactly: the generator as the current
+        pool was drawn, and how many of its batches were served."""
+        if self.pool:
+            return {"generator": self.pool_start, "pool_served": torch.tensor(self.bucket - len(self.pool))}
+        return {"generator": self.generator.get_state(), "pool_served": torch.tensor(0)}
+
+    def load_state_dict(self, state: dict):
+        self.generator.set_state(state["generator"])
+        self.pool, self.skip = [], int(state.get("pool_served", 0))
 
 
 def batch_loss(model, x, y):
@@ -198,11 +238,12 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     step, best_val = 0, float("inf")
     if resume is not None:
         optimizer.load_state_dict(resume["optimizer"])
-        generator.set_state(resume["generator"])
         torch.set_rng_state(resume["torch_rng"])
         step, best_val = int(resume["step"]), float(resume["best_val"])
-    batches = Batches(data.train, model, device, generator)
-    if resume is None:
+    batches = Batches(data.train, model, device, generator, cfg.bucket)
+    if resume is not None:
+        batches.load_state_dict(resume)
+    else:
         init = init_check(model, batches, device)
         if progress:
             print(init["message"])
@@ -221,7 +262,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             run.save_weights(model, "best")
         run.save_weights(model, "last")
         run.save_state({"step": torch.tensor(step), "best_val": torch.tensor(best_val),
-                        "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
+                        "optimizer": optimizer.state_dict(), **batches.state_dict(),
                         "torch_rng": torch.get_rng_state(), "elapsed": torch.tensor(time.perf_counter() - t_start)})
 
     interrupted = False                       # Ctrl-C finishes the step, saves, and stops
@@ -245,6 +286,8 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             x, y = batches.sample(cfg.batch_size)
             with autocast:
                 loss = step_loss(model, x, y)
+            if batches.bucket:
+                loss = loss * batches.target_weight(y, cfg.batch_size)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:

@@ -149,6 +149,34 @@ def test_bucketed_loss_weighs_every_target_alike(names_data):
     assert max(counts) > 1.5 * min(counts)                       # the batches' target counts differ
 
 
+@pytest.mark.parametrize("model_type", ["bnmlp", "wavenet"])
+def test_calibrated_batchnorm_holds_the_training_set_statistics(names_data, model_type):
+    """After calibration each BatchNorm's running mean / unbiased variance are those of its input
+    over the whole training split, as an eval-mode pass over all of it (one batch) sees them:
+    the later layers measured on inputs normalized by the calibrated earlier ones."""
+    from makemore.models.layers import BatchNorm1d
+    from makemore.train import calibrate_batchnorm
+    data = build_dataset(names_data.train.words[:1500])
+    torch.manual_seed(0)
+    m = build_model(model_type, data.vocab.size, data.max_len + 1)
+    train(m, data, TrainConfig(max_steps=30, batch_size=32, lr=0.05, optimizer="sgd", eval_interval=30), progress=False)
+    norms = [l for l in m.modules() if isinstance(l, BatchNorm1d)]
+    before = [bn.running_mean.clone() for bn in norms]
+    assert calibrate_batchnorm(m, data.train, chunk=1000) == len(norms) >= 1     # in several chunks
+    seen = []
+    hooks = [bn.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].reshape(-1, inp[0].size(-1))))
+             for bn in norms]
+    m.eval()
+    with torch.no_grad():
+        m.next_logits(data.train.examples(m.block_size)[0].long())                # everything at once
+    for h in hooks:
+        h.remove()
+    for bn, x, old in zip(norms, seen, before):
+        assert torch.allclose(bn.running_mean, x.mean(0), atol=1e-4)
+        assert torch.allclose(bn.running_var, x.var(0), rtol=1e-3, atol=1e-4)
+        assert not torch.allclose(bn.running_mean, old, atol=1e-4)                 # the moving average differed
+
+
 def test_compile_and_bfloat16_are_the_same_training(names_data):
     """--compile and --dtype bfloat16 change how the step runs, not what it computes."""
     data = build_dataset(names_data.train.words[:3000])

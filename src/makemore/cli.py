@@ -44,6 +44,8 @@ HELP = {
     "decay_factor": "step schedule: lr multiplier",
     "weight_decay": "AdamW weight decay on matrices",
     "grad_clip": "clip the global gradient norm to this (0 = off)",
+    "calibrate": "BatchNorm models: before each evaluation, set the running statistics to the exact "
+                 "ones over the training split (the lecture's calibration; default on for wavenet)",
     "bucket": "sequence models: draw this many batches at once and serve them sorted by length, "
               "so little is computed on padding (0 = plain random batches; default 64 for rnn/gru/lstm, else 0)",
     "eval_interval": "evaluate val and checkpoint every this many steps",

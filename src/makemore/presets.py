@@ -14,10 +14,8 @@ TRAIN = {
                 eval_interval=2000),
     "bnmlp": dict(batch_size=256, lr=3e-3, max_steps=15_000, warmup_steps=200, weight_decay=0.01,
                   eval_interval=2500),
-    "wavenet": dict(batch_size=256, lr=3e-3, max_steps=20_000, warmup_steps=200, weight_decay=0.1,
-                    eval_interval=2500),
     # recurrent nets loop over time steps, so length buckets save the most there (LSTM: val 1.9262 ->
-    # 1.9186 in 10% less time); the Transformer ends 0.015 worse per step with them (2 seeds): off
+    # 1.9186 in 10% less time); the Transformer ends 0.018 worse after its steps with them (2 seeds): off
     "rnn": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "lstm": dict(batch_size=64, lr=3e-3, max_steps=8000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
@@ -34,8 +32,12 @@ LECTURE = {
                      weight_decay=0.0, eval_interval=50, log_interval=10),
     "mlp": dict(_SGD_LECTURE, decay_at=0.5),       # 100k steps at 0.1, then 0.01
     "bnmlp": dict(_SGD_LECTURE, decay_at=0.5),
-    "wavenet": dict(_SGD_LECTURE, decay_at=0.75),  # decay at step 150k
+    "wavenet": dict(_SGD_LECTURE, decay_at=0.75, calibrate=False),  # decay at step 150k; running statistics
 }
+
+# The WaveNet trains best by the lecture's own recipe (small SGD batches regularize it), cut to 130k
+# steps: val 1.9876 in 2/3 of the lecture's time; AdamW at batch 256 stopped at 1.9925-2.0007.
+TRAIN["wavenet"] = dict(_SGD_LECTURE, max_steps=130_000, decay_at=0.75, calibrate=True)
 
 RECIPES = {"lecture": LECTURE}
 
@@ -47,5 +49,6 @@ BEST = {
     "lstm": ["--type", "lstm"],
     "lstm-seed2": ["--type", "lstm", "--seed", "2"],
     "lstm-seed3": ["--type", "lstm", "--seed", "3"],
+    "lstm-seed4": ["--type", "lstm", "--seed", "4"],
     "ngram": ["--type", "ngram", "--n", "6"],
 }

@@ -32,6 +32,7 @@ class TrainConfig:
     weight_decay: float = 0.01   # AdamW, on matrices only
     grad_clip: float = 0.0       # max global grad norm; 0 = off
     bucket: int = 0              # sequence models: serve pools of this many batches sorted by length; 0 = off
+    calibrate: bool = False      # BatchNorm models: exact training-set statistics before each evaluation
     eval_interval: int = 500
     log_interval: int = 100
     seed: int = 1337
@@ -207,6 +208,39 @@ def evaluate(model, split: Split, device="cpu") -> float:
     return (nll.sum() / max(1, len(nll))).item()
 
 
+@torch.no_grad()
+def calibrate_batchnorm(model, split: Split, device="cpu", chunk: int = 65536) -> int:
+    """The BatchNorm lecture's calibration: set every BatchNorm1d's running mean and (unbiased)
+    variance to the exact statistics of its input over the whole training split, instead of the
+    moving average of recent batches. Layer by layer, in chunks: each layer is measured on inputs
+    normalized by the layers before it, already calibrated. Returns the number of layers set."""
+    from .models.layers import BatchNorm1d
+    norms = [m for m in model.modules() if isinstance(m, BatchNorm1d)]
+    if not norms or not model.windowed:
+        return 0
+    was_training = model.training
+    model.eval()
+    ctx, _ = split.examples(model.block_size)
+    for bn in norms:
+        total, total_sq, n = 0.0, 0.0, 0
+        def measure(module, inputs, output):
+            nonlocal total, total_sq, n
+            x = inputs[0].double().reshape(-1, inputs[0].size(-1))                    # (N, C) over batch (and time)
+            total, total_sq, n = total + x.sum(0), total_sq + (x * x).sum(0), n + x.size(0)
+        hook = bn.register_forward_hook(measure)
+        try:
+            for i in range(0, len(ctx), chunk):
+                model.next_logits(ctx[i:i + chunk].to(device).long())
+        finally:
+            hook.remove()
+        mean = total / n
+        var = (total_sq / n - mean * mean).clamp_min(0) * n / max(1, n - 1)          # unbiased, as torch.nn
+        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))
+        bn.running_var.copy_(var.to(bn.running_var.dtype))
+    model.train(was_training)
+    return len(norms)
+
+
 def fit_counts(model, data: Dataset, device):
     model.fit(*[t.to(device) for t in data.train.examples(model.block_size)])
 
@@ -315,6 +349,8 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
 
             if step % cfg.eval_interval == 0 or step == cfg.max_steps:
                 t_eval = time.perf_counter()
+                if cfg.calibrate:
+                    calibrate_batchnorm(model, data.train, device)
                 val = evaluate(model, data.val, device)
                 model.train()
                 bar.write(f"step {step:>7d} | val {val:.4f} nats/char ({val / math.log(2):.4f} bits)")

@@ -106,6 +106,7 @@ class Trainer:
         self.opt = make_optimizer(self.model, TrainConfig(lr=lr, weight_decay=weight_decay), torch.device("cpu"),
                                   fused=settings["fused"])
         g = torch.Generator().manual_seed(seed)
+        self.batches = None
         if settings["loader"] == "items":
             ds = ItemDataset(data.train.words, data.vocab, data.max_len)
             sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=10**10, generator=g)
@@ -124,8 +125,8 @@ class Trainer:
         for _ in range(n):
             x, y = self.next()
             _, loss = self.forward(x, y)
-            if self.s["bucket"]:
-                loss = loss * self.batches.target_weight(y, self.batch_size)
+            if self.batches is not None:
+                loss = self.batches.weigh(loss, y, self.batch_size)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()

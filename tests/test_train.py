@@ -130,7 +130,7 @@ def test_bucketed_batches_draw_uniformly_with_little_padding(names_data):
 
 
 def test_bucketed_loss_weighs_every_target_alike(names_data):
-    """Scaled by target_weight, a length-sorted batch's loss is its targets' summed NLL over the
+    """Weighed by Batches.weigh, a length-sorted batch's loss is its targets' summed NLL over the
     average targets of a batch: a target of a short item counts as much as one of a long item
     (the plain batch mean would count it more)."""
     from makemore.train import Batches, batch_loss
@@ -141,7 +141,7 @@ def test_bucketed_loss_weighs_every_target_alike(names_data):
     counts = []
     for _ in range(8):
         x, y = batches.sample(B)
-        scaled = batch_loss(model, x, y) * batches.target_weight(y, B)
+        scaled = batches.weigh(batch_loss(model, x, y), y, B)
         logits, _ = model(x)
         nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-1, reduction="sum")
         assert scaled.item() == pytest.approx(nll.item() / (B * batches.tokens_per_row), rel=1e-5)

@@ -145,12 +145,14 @@ class Batches:
             return self.x[ix].long(), self.y[ix].long()                     # (B, block_size), (B,)
         return self.x[ix, :T].long(), self.y[ix, :T].long()                # (B, T)
 
-    def target_weight(self, y: torch.Tensor, batch_size: int) -> torch.Tensor:
-        """For bucketed batches: the factor that turns the batch's mean loss into its summed loss
+    def weigh(self, loss: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """The loss to train on. Bucketed batches: the batch's mean loss turned into its summed loss
         over the targets a random batch holds on average. A batch of short items has few targets,
         and its mean would count each of them more; scaled, every target weighs the same, as in
-        the token-weighted metric. Stays on the device (no sync)."""
-        return (y != -1).sum() / (batch_size * self.tokens_per_row)
+        the token-weighted metric. Stays on the device (no sync). Plain batches: the mean as is."""
+        if not self.bucket:
+            return loss
+        return loss * (y != -1).sum() / (batch_size * self.tokens_per_row)
 
     def state_dict(self) -> dict:
         """Where the batch stream stands, to resume it exactly: the generator as the current
@@ -320,8 +322,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             x, y = batches.sample(cfg.batch_size)
             with autocast:
                 loss = step_loss(model, x, y)
-            if batches.bucket:
-                loss = loss * batches.target_weight(y, cfg.batch_size)
+            loss = batches.weigh(loss, y, cfg.batch_size)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:

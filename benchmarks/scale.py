@@ -66,7 +66,7 @@ def child(path: Path) -> dict:
     def steps(n):
         t = time.perf_counter()
         for _ in range(n):
-            x, y = batches.sample(32)
+            x, y, _ = batches.sample(32)
             loss = batch_loss(model, x, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()

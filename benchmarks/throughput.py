@@ -6,8 +6,9 @@ in Python, a DataLoader drawing random items, rows padded to the longest name of
 attention and GELU written out (scores, mask, softmax; the tanh formula), the default (for-each)
 AdamW, and the loss read back with .item() after every step. The DataLoader runs in the main
 process (makemore.py starts 4 workers, which on 2 cores only compete with training). Each later
-row switches one lever to what `makemore train` does; "no sync" is our default Transformer step,
-"length buckets" adds `--bucket 64`, and the last row the opt-in torch.compile. The speedup is the
+row switches one lever to what `makemore train` does; "packed rows" is our default Transformer step,
+"compiled" adds the opt-in torch.compile, and the last row serves length buckets instead of packed
+rows (the recurrent nets' way). The speedup is the
 median over rounds of the baseline's time over the row's time in the same round (paired, so that
 the machine's drift between rounds cancels).
 
@@ -32,21 +33,24 @@ from common import load_results, machine, save_results, write_readme_section  # 
 LEVERS = [  # name, what changes, settings (each row keeps the levers of the rows above it)
     ("baseline", "makemore.py's way: per-item DataLoader, full padding, attention and GELU written out, "
                  "for-each AdamW, .item() every step",
-     dict(loader="items", trim=False, kernels=False, fused=False, sync=True, bucket=False)),
+     dict(loader="items", trim=False, kernels=False, fused=False, sync=True)),
     ("pre-tensorized", "batches indexed from the encoded split (no per-item Python)",
-     dict(loader="tensors", trim=False, kernels=False, fused=False, sync=True, bucket=False)),
+     dict(loader="tensors", trim=False, kernels=False, fused=False, sync=True)),
     ("trimmed", "rows cut to the longest item drawn",
-     dict(loader="tensors", trim=True, kernels=False, fused=False, sync=True, bucket=False)),
+     dict(loader="tensors", trim=True, kernels=False, fused=False, sync=True)),
     ("fused kernels", "F.scaled_dot_product_attention and F.gelu",
-     dict(loader="tensors", trim=True, kernels=True, fused=False, sync=True, bucket=False)),
-    ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, kernels=True, fused=True, sync=True, bucket=False)),
-    ("no sync", "loss summed on the device, read at log intervals (= `makemore train`'s default Transformer step)",
-     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, bucket=False)),
-    ("length buckets", "64 batches drawn at once, served sorted by length (`--bucket 64`: default for the recurrent "
-                       "nets, opt-in for the Transformer)",
-     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, bucket=True)),
+     dict(loader="tensors", trim=True, kernels=True, fused=False, sync=True)),
+    ("fused AdamW", "AdamW(fused=True)", dict(loader="tensors", trim=True, kernels=True, fused=True, sync=True)),
+    ("no sync", "loss summed on the device, read at log intervals",
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False)),
+    ("packed rows", "the batch's items laid end to end in shared rows, attention kept within each item "
+                    "(`--pack`; = `makemore train`'s default Transformer step)",
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, pack=True)),
     ("compiled (opt-in)", "torch.compile, dynamic shapes (`--compile`; first compiles for about half a minute)",
-     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, bucket=True, compile=True)),
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, pack=True, compile=True)),
+    ("length buckets, instead of packing", "64 batches drawn at once, served sorted by length (`--bucket 64 --no-pack`: "
+                                           "the recurrent nets' default; the Transformer learns less per step with them)",
+     dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, bucket=True)),
 ]
 
 
@@ -76,8 +80,8 @@ def written_out_gelu_mlp(self, x):
     return self.dropout(self.c_proj(h))                                             # (B, T, C)
 
 
-def written_out_attention(self, x):
-    """Attention the long way: (B, nh, T, T) scores, causal mask, softmax, weighted sum."""
+def written_out_attention(self, x, mask=None):
+    """Attention the long way: (B, nh, T, T) scores, causal mask, softmax, weighted sum (plain rows only)."""
     q, k, v = self._heads(x)                                                        # (B, nh, T, hs)
     T = q.size(2)
     att = (q @ k.transpose(-2, -1)) / (k.size(-1) ** 0.5)                           # (B, nh, T, T)
@@ -111,9 +115,10 @@ class Trainer:
             ds = ItemDataset(data.train.words, data.vocab, data.max_len)
             sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=10**10, generator=g)
             self.it = iter(torch.utils.data.DataLoader(ds, batch_size=batch_size, sampler=sampler))
-            self.next = lambda: next(self.it)
+            self.next = lambda: (*next(self.it), {})
         else:
-            b = Batches(data.train, self.model, "cpu", g, bucket=64 if settings["bucket"] else 0)
+            b = Batches(data.train, self.model, "cpu", g, bucket=64 if settings.get("bucket") else 0,
+                        pack=settings.get("pack", False))
             if not settings["trim"]:
                 b.lengths = torch.full_like(b.lengths, b.x.size(1))
             self.next = lambda: b.sample(batch_size)
@@ -123,8 +128,8 @@ class Trainer:
 
     def steps(self, n):
         for _ in range(n):
-            x, y = self.next()
-            _, loss = self.forward(x, y)
+            x, y, extra = self.next()                                               # extra: packed rows' pos, seg
+            _, loss = self.forward(x, y, **extra)
             if self.batches is not None:
                 loss = self.batches.weigh(loss, y, self.batch_size)
             self.opt.zero_grad(set_to_none=True)

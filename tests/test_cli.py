@@ -96,6 +96,7 @@ def test_bad_input_file(tmp_path, capsys, make, pattern):
     (["--optimizer", "lion"], "--optimizer must be adamw or sgd"),
     (["--no-such-flag"], "unrecognized arguments"),
     (["--max-len", "3"], r":1: item is \d+ characters long, over --max-len 3"),
+    (["--pack"], "--pack applies to models that attend within packed rows"),
 ])
 def test_bad_options(tmp_path, small_file, capsys, extra, pattern):
     err = _bad(capsys, tmp_path, "train", "-i", small_file, "-o", tmp_path / "r", "--no-progress", "--type", "mlp", *extra)

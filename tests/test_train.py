@@ -34,16 +34,19 @@ def test_metric_is_token_weighted(names_data):
     assert len(token_nll(m, d.val)) == 22655
 
 
-@pytest.mark.parametrize("model_type,bucket", [("mlp", 64), ("nnbigram", 64), ("rnn", 64), ("rnn", 4), ("rnn", 0)])
-def test_resume_is_exact(tmp_path, names, model_type, bucket):
+@pytest.mark.parametrize("model_type,opts", [("mlp", {"bucket": 64}), ("nnbigram", {"bucket": 64}), ("rnn", {"bucket": 64}),
+                                             ("rnn", {"bucket": 4}), ("rnn", {}), ("transformer", {"pack": True})])
+def test_resume_is_exact(tmp_path, names, model_type, opts):
     """Stopped at step 22 and resumed, training ends with the same weights as one run, also when
-    it stops in the middle of a pool of length-sorted batches (22 of 64, or 2 of a pool of 4)."""
+    it stops in the middle of a pool of length-sorted batches (22 of 64, or 2 of a pool of 4), and
+    with packed rows and dropout."""
     data = build_dataset(names[:2000])
-    cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=15, log_interval=5, warmup_steps=5, bucket=bucket)
+    cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=15, log_interval=5, warmup_steps=5, **opts)
+    model_opts = {"n_layer": 2, "n_embd": 16, "n_head": 2, "dropout": 0.1} if model_type == "transformer" else {}
 
     def fresh():
         torch.manual_seed(0)
-        return build_model(model_type, data.vocab.size, data.max_len + 1)
+        return build_model(model_type, data.vocab.size, data.max_len + 1, **model_opts)
 
     full = fresh()
     train(full, data, TrainConfig(**cfg), run=RunDir(tmp_path / "a"), progress=False)
@@ -93,7 +96,7 @@ def test_batches_are_cut_to_the_longest_item(names_data, model_type):
     torch.manual_seed(0)
     model = build_model(model_type, names_data.vocab.size, names_data.max_len + 1)
     batches = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(0))
-    x, y = batches.sample(8)                                                    # (8, T)
+    x, y, _ = batches.sample(8)                                                   # (8, T)
     assert x.size(1) < names_data.max_len + 1                                   # 8 names are rarely 15 long
     assert (y[:, -1] != -1).any()                                               # the longest one fills it
     full = torch.Generator().manual_seed(0)
@@ -125,8 +128,69 @@ def test_bucketed_batches_draw_uniformly_with_little_padding(names_data):
     assert torch.equal(torch.cat(served).sort().values, drawn.sort().values)
     assert not bucketed.pool                                          # all K served: the next call draws anew
     assert pad["bucketed"] < 0.5 * pad["plain"]
-    x, y = bucketed.sample(B)                                         # (B, T), T the longest item drawn
+    x, y, _ = bucketed.sample(B)                                         # (B, T), T the longest item drawn
     assert (y[:, -1] != -1).any() and x.shape == y.shape == (B, x.size(1))
+
+
+@pytest.mark.parametrize("L", [16, 11, 30])
+def test_pack_rows_places_every_item_without_overlap(L):
+    """Best-fit decreasing: every item in one row, no two overlapping, none past the row's end,
+    and few rows: within the bin-packing guarantee of 11/9 of the optimum + 1, itself at least
+    the total length over L (names-like lengths, 1 to 16, mostly 5 to 9)."""
+    from makemore.train import pack_rows
+    g = torch.Generator().manual_seed(L)
+    for B in (1, 32, 512):
+        lengths = (torch.randn(B, generator=g) * 2.5 + 7).round().clamp(1, min(16, L)).long().tolist()
+        row, offset, R = pack_rows(lengths, L)
+        used = torch.zeros(R, L, dtype=torch.long)
+        for r, o, n in zip(row, offset, lengths):
+            assert 0 <= r < R and o >= 0 and o + n <= L
+            used[r, o:o + n] += 1
+        assert used.max() == 1 and used.sum() == sum(lengths)
+        assert (used.sum(1) > 0).all()                                  # no empty row
+        assert R <= 11 / 9 * math.ceil(sum(lengths) / L) + 1
+
+
+def test_packed_batch_is_the_plain_batch(names_data):
+    """A packed batch holds the same items as a plain one drawn from the same generator state, in
+    fewer positions; through the Transformer, every target gets the same logits as in its own row,
+    so the loss and every gradient are the plain batch's."""
+    from makemore.train import Batches, batch_loss
+    torch.manual_seed(0)
+    model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=2, n_embd=16, n_head=2)
+    packed = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(4), pack=True)
+    plain = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(4))
+    B = 32
+    for _ in range(3):
+        x, y, extra = packed.sample(B)                                           # (R, L)
+        X, Y, none = plain.sample(B)                                             # (B, T)
+        assert none == {} and x.shape == y.shape == extra["pos"].shape == extra["seg"].shape
+        assert x.numel() < 0.85 * X.numel()                                     # about 250 positions for 340
+        seg, pos = extra["seg"], extra["pos"]
+        assert torch.equal((seg >= 0).sum(), (Y != -1).sum())                   # every target, once
+        assert torch.equal(x[seg >= 0], X[seg[seg >= 0], pos[seg >= 0]])
+        assert torch.equal(y[seg >= 0], Y[seg[seg >= 0], pos[seg >= 0]]) and (y[seg < 0] == -1).all()
+        logits, _ = model(x, pos=pos, seg=seg)                                   # (R, L, V)
+        ref, _ = model(X)                                                        # (B, T, V)
+        assert torch.allclose(logits[seg >= 0], ref[seg[seg >= 0], pos[seg >= 0]], atol=1e-5)
+        grads = []
+        for batch in ((x, y, extra), (X, Y, {})):
+            model.zero_grad()
+            loss = batch_loss(model, batch[0], batch[1], **batch[2])
+            loss.backward()
+            grads.append([p.grad.clone() for p in model.parameters()])
+        for a, b in zip(*grads):
+            assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_packing_is_for_the_transformer_only(names_data):
+    from makemore.train import Batches
+    lstm = build_model("lstm", names_data.vocab.size, names_data.max_len + 1)
+    with pytest.raises(ValueError, match="--pack applies to models that attend within packed rows"):
+        Batches(names_data.train, lstm, "cpu", torch.Generator(), pack=True)
+    tf = build_model("transformer", names_data.vocab.size, names_data.max_len + 1)
+    with pytest.raises(ValueError, match="--pack and --bucket"):
+        Batches(names_data.train, tf, "cpu", torch.Generator(), bucket=8, pack=True)
 
 
 def test_bucketed_loss_weighs_every_target_alike(names_data):
@@ -140,7 +204,7 @@ def test_bucketed_loss_weighs_every_target_alike(names_data):
     B = 16
     counts = []
     for _ in range(8):
-        x, y = batches.sample(B)
+        x, y, _ = batches.sample(B)
         scaled = batches.weigh(batch_loss(model, x, y), y, B)
         logits, _ = model(x)
         nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-1, reduction="sum")

@@ -48,6 +48,8 @@ HELP = {
                  "ones over the training split (the lecture's calibration; default on for wavenet)",
     "bucket": "sequence models: draw this many batches at once and serve them sorted by length, "
               "so little is computed on padding (0 = plain random batches; default 64 for rnn/gru/lstm, else 0)",
+    "pack": "Transformer: lay the batch's items end to end in shared rows, attending within each item "
+            "(the same loss as plain rows, about 25%% fewer positions; default on for transformer)",
     "eval_interval": "evaluate val and checkpoint every this many steps",
     "log_interval": "log the training loss every this many steps",
     "seed": "random seed for initialization and batches",
@@ -268,7 +270,7 @@ def cmd_train(args) -> int:
     from .checkpoint import RunDir, read_run_words
     from .data import build_dataset, dedupe_words, file_digest, read_words
     from .models import build_model, config_fields
-    from .train import TrainConfig, evaluate, resolve_device, train
+    from .train import Batches, TrainConfig, evaluate, resolve_device, train
 
     run = RunDir(args.out)
     device = resolve_device(args.device)
@@ -329,6 +331,7 @@ def cmd_train(args) -> int:
             raise DataError(f"{args.input or 'input'}: only {len(words)} items; need at least 10 to split 80/10/10")
         data = build_dataset(words, args.split_seed)
         model = build_model(args.type, data.vocab.size, data.max_len + 1, **{**preset, **model_opts})
+        Batches.check(model, tcfg.bucket, tcfg.pack)
         cfg = {
             "type": args.type,
             "preset": args.preset,

@@ -137,8 +137,8 @@ def lr_sweep(model, data, start: float = 1e-3, end: float = 1.0, steps: int = 10
     for i, lr in enumerate(lrs):
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batches.sample(batch_size)
-        loss = batch_loss(model, x, y)
+        x, y, extra = batches.sample(batch_size)
+        loss = batch_loss(model, x, y, **extra)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -22,13 +22,14 @@ TRAIN = {
     # steps: 1.9884 in 655 s); AdamW at batch 256 stopped at 1.9925-2.0007
     "wavenet": dict(_SGD_LECTURE, max_steps=130_000, decay_at=0.75, calibrate=True),
     # recurrent nets loop over time steps, so length buckets save the most there (LSTM: val 1.9262 ->
-    # 1.9186 in 10% less time); the Transformer ends 0.018 worse after its steps with them (2 seeds): off
+    # 1.9186 in 10% less time); the Transformer ends 0.018 worse after its steps with them (2 seeds), so
+    # it packs its batches instead: the same loss as plain rows, on about 25% fewer positions
     "rnn": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "lstm": dict(batch_size=64, lr=3e-3, max_steps=8000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "bow": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, eval_interval=1000),
     "transformer": dict(batch_size=64, lr=2e-3, max_steps=10_000, warmup_steps=200, weight_decay=0.1,
-                        eval_interval=1000, log_interval=200),
+                        eval_interval=1000, log_interval=200, pack=True),
 }
 
 LECTURE = {
@@ -52,6 +53,7 @@ BEST = {
     "lstm-seed3": ["--type", "lstm", "--seed", "3"],
     "lstm-seed4": ["--type", "lstm", "--seed", "4"],
     "lstm-seed5": ["--type", "lstm", "--seed", "5"],
+    "lstm-seed6": ["--type", "lstm", "--seed", "6"],
     "gru": ["--type", "gru"],
     "ngram": ["--type", "ngram", "--n", "6"],
 }

@@ -11,6 +11,7 @@ import signal
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -32,6 +33,7 @@ class TrainConfig:
     weight_decay: float = 0.01   # AdamW, on matrices only
     grad_clip: float = 0.0       # max global grad norm; 0 = off
     bucket: int = 0              # sequence models: serve pools of this many batches sorted by length; 0 = off
+    pack: bool = False           # Transformer: pack the batch's items into shared rows (same loss, fewer positions)
     calibrate: bool = False      # BatchNorm models: exact training-set statistics before each evaluation
     eval_interval: int = 500
     log_interval: int = 100
@@ -108,9 +110,19 @@ class Batches:
     into `bucket` batches and serve those in random order. Every item is still drawn uniformly,
     but a batch holds items of about one length, so little is computed on padding: names are
     7.1 targets long on average, while the longest of 32 random ones is 11.
+
+    pack (models with `packable = True`, the Transformer): the same random items, laid end to end
+    in fewer, shared rows (`pack_rows`), with each token's position in its own item and the item
+    it belongs to, so attention stays within an item. The loss is the plain batch's loss; a batch
+    of 32 names computes on about 250 positions instead of 340.
+
+    sample() returns (x, y, extra): extra holds the packed batch's `pos` and `seg` for the model's
+    forward, and is empty otherwise.
     """
 
-    def __init__(self, split: Split, model, device, generator: torch.Generator, bucket: int = 0):
+    def __init__(self, split: Split, model, device, generator: torch.Generator, bucket: int = 0,
+                 pack: bool = False):
+        self.check(model, bucket, pack)
         if model.windowed:
             self.x, self.y = split.examples(model.block_size)
         else:
@@ -120,9 +132,23 @@ class Batches:
         self.generator = generator
         self.tokens_per_row = split.n_targets / len(split.X) if not model.windowed else 1.0
         self.bucket = bucket if self.lengths is not None and bucket > 1 else 0
+        self.pack = pack
+        self.row_len = split.X.size(1)           # packed rows: at most the model's positions
+        if pack:                                 # the split flat, then one pad slot (x 0, y -1)
+            self.flat_x = torch.cat([self.x.flatten(), self.x.new_zeros(1)])
+            self.flat_y = torch.cat([self.y.flatten(), self.y.new_full((1,), -1)])
         self.pool: list[torch.Tensor] = []       # the current pool's batches not yet served
         self.pool_start = None                   # generator state the current pool was drawn from
         self.skip = 0                            # on resume: batches of the first pool already served
+
+    @staticmethod
+    def check(model, bucket: int, pack: bool):
+        """The batch options this model can take (a clear error before anything is saved)."""
+        if pack and not getattr(model, "packable", False):
+            raise ValueError(f"--pack applies to models that attend within packed rows (transformer), "
+                             f"not {type(model).__name__}; pass --no-pack")
+        if pack and bucket > 1:
+            raise ValueError("--pack and --bucket are two ways to cut padding; pass --no-pack to use --bucket")
 
     def _indices(self, batch_size: int) -> torch.Tensor:
         if not self.bucket:
@@ -137,13 +163,34 @@ class Batches:
 
     def sample(self, batch_size: int):
         if batch_size == 0:                                                  # full batch
-            return self.x.long(), self.y.long()
+            return self.x.long(), self.y.long(), {}
         ix = self._indices(batch_size)                                       # (B,)
-        T = None if self.lengths is None else max(1, int(self.lengths[ix].max()))
+        if self.lengths is None:
+            ix = ix.to(self.x.device)
+            return self.x[ix].long(), self.y[ix].long(), {}                 # (B, block_size), (B,)
+        n = self.lengths[ix]                                                 # (B,) tokens per item, on the host
+        T = max(1, int(n.max()))
+        if self.pack:
+            return self._packed(ix, n, min(self.row_len, 2 * T))
         ix = ix.to(self.x.device)
-        if T is None:
-            return self.x[ix].long(), self.y[ix].long()                     # (B, block_size), (B,)
-        return self.x[ix, :T].long(), self.y[ix, :T].long()                # (B, T)
+        return self.x[ix, :T].long(), self.y[ix, :T].long(), {}            # (B, T)
+
+    def _packed(self, ix: torch.Tensor, n: torch.Tensor, L: int):
+        """The items ix, n[i] tokens each, packed into (R, L) rows. Padding: x 0, y -1, seg -1.
+        The indices are worked out on the host; two gathers then fill the rows on the device."""
+        n = n.clamp_min(1).numpy()                                           # (B,)
+        row, offset, R = pack_rows(n.tolist(), L)
+        item = np.repeat(np.arange(len(n)), n)                               # (N,) the item of each token
+        t = np.arange(len(item)) - np.repeat(np.cumsum(n) - n, n)             # (N,) its position in its item
+        dest = np.repeat(np.asarray(row) * L + np.asarray(offset), n) + t   # (N,) where it goes in the rows
+        src = np.full(R * L, self.x.numel())                                 # padding reads the pad slot
+        src[dest] = ix.numpy()[item] * self.row_len + t                      # (R*L,) flat index into the split
+        pos, seg = np.zeros(R * L, dtype=np.int64), np.full(R * L, -1)
+        pos[dest], seg[dest] = t, item
+        src = torch.from_numpy(src).to(self.x.device)
+        x, y = self.flat_x[src].long().view(R, L), self.flat_y[src].long().view(R, L)   # (R, L)
+        extra = {"pos": torch.from_numpy(pos).view(R, L), "seg": torch.from_numpy(seg).view(R, L)}
+        return x, y, {k: v.to(self.x.device) for k, v in extra.items()}
 
     def weigh(self, loss: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
         """The loss to train on. Bucketed batches: the batch's mean loss turned into its summed loss
@@ -166,11 +213,31 @@ class Batches:
         self.pool, self.skip = [], int(state.get("pool_served", 0))
 
 
-def batch_loss(model, x, y):
-    """Window models: one next-character example per row; sequence models: whole items."""
+def pack_rows(lengths: list[int], L: int) -> tuple[list[int], list[int], int]:
+    """Best-fit decreasing bin packing of items of these lengths into rows of L positions (every
+    length <= L): longest item first, each into the row it fills most tightly. Returns each
+    item's row and offset in it, and the number of rows. O(items * L)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True)
+    free: list[list[int]] = [[] for _ in range(L + 1)]    # free[c]: rows with c positions left
+    row, offset, n_rows = [0] * len(lengths), [0] * len(lengths), 0
+    for i in order:
+        n = lengths[i]
+        c = next((c for c in range(n, L) if free[c]), L)  # the tightest row it fits in; L = a new one
+        if c == L:
+            r, n_rows = n_rows, n_rows + 1
+        else:
+            r = free[c].pop()
+        row[i], offset[i] = r, L - c
+        free[c - n].append(r)
+    return row, offset, n_rows
+
+
+def batch_loss(model, x, y, **extra):
+    """Window models: one next-character example per row; sequence models: whole items (extra:
+    a packed batch's positions and item ids)."""
     if model.windowed:
         return model.loss(x, y)[1]
-    return model(x, y)[1]
+    return model(x, y, **extra)[1]
 
 
 @torch.no_grad()
@@ -276,7 +343,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         optimizer.load_state_dict(resume["optimizer"])
         torch.set_rng_state(resume["torch_rng"])
         step, best_val = int(resume["step"]), float(resume["best_val"])
-    batches = Batches(data.train, model, device, generator, cfg.bucket)
+    batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack)
     if resume is not None:
         batches.load_state_dict(resume)
     else:
@@ -319,9 +386,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             lr = lr_at(cfg, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = batches.sample(cfg.batch_size)
+            x, y, extra = batches.sample(cfg.batch_size)                  # extra: packed rows' pos and seg
             with autocast:
-                loss = step_loss(model, x, y)
+                loss = step_loss(model, x, y, **extra)
             loss = batches.weigh(loss, y, cfg.batch_size)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

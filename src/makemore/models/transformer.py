@@ -2,6 +2,10 @@
 (2017), "Attention Is All You Need": token + learned position embeddings, pre-LayerNorm blocks of
 causal multi-head self-attention and a GELU MLP, a final LayerNorm and a linear head.
 
+Training can pack several items into one row (`pos`, `seg` in forward): each token then has its
+position within its own item and attends only to the tokens of that item before it, so a packed row
+computes exactly what the items would alone, with less padding.
+
 Sampling uses a key/value cache: each new token computes its own query, key and value once and
 attends over the cached keys and values of the tokens before it.
 """
@@ -48,9 +52,10 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, nh * hs)                       # (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
+        """mask: None for causal attention over the row, else (B, 1, T, T) bool, True = may attend."""
         q, k, v = self._heads(x)                                                     # (B, nh, T, hs)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, nh, T, hs)
         return self._merge(y)
 
@@ -83,8 +88,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x, mask=None):
+        x = x + self.attn(self.ln_1(x), mask)
         return x + self.mlp(self.ln_2(x))
 
     def step(self, x, cache, t):
@@ -94,6 +99,7 @@ class Block(nn.Module):
 
 class Transformer(nn.Module):
     windowed = False
+    packable = True          # forward takes packed rows (pos, seg)
     Config = TransformerConfig
     PRESETS = {
         "tiny": dict(n_layer=2, n_head=2, n_embd=32),
@@ -125,14 +131,22 @@ class Transformer(nn.Module):
             elif name.endswith(".bias"):
                 nn.init.zeros_(p)
 
-    def forward(self, idx, targets=None):
+    def forward(self, idx, targets=None, pos=None, seg=None):
+        """idx (B, T). Packed rows: pos (B, T), each token's position in its own item, and seg (B, T),
+        the item it belongs to (-1 on padding); a token attends to the earlier tokens of its item."""
         B, T = idx.shape
         if T > self.config.seq_len:
             raise ValueError(f"sequence of {T} tokens is longer than the model's {self.config.seq_len} positions")
-        pos = torch.arange(T, device=idx.device)                                     # (T,)
+        mask = None
+        if pos is None:
+            pos = torch.arange(T, device=idx.device)                                 # (T,)
+        if seg is not None:
+            causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()   # (T, T)
+            mask = (seg[:, :, None] == seg[:, None, :]) & causal                    # (B, T, T)
+            mask = mask[:, None]                                                     # (B, 1, T, T) for all heads
         x = self.drop(self.wte(idx.long()) + self.wpe(pos))                          # (B, T, C)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, mask)
         logits = self.lm_head(self.ln_f(x))                                          # (B, T, V)
         return logits, sequence_loss(logits, targets)
 

@@ -1,0 +1,104 @@
+"""How makemore.py's reported test loss reads next to the one metric used here.
+
+makemore.py holds out 1,000 names as its test set. Every 500 steps it estimates the loss on 10
+batches of 100 names drawn from that set with replacement (the mean of the batches' own token
+means) and keeps the checkpoint whose estimate is the lowest so far. Here the metric is the
+token-weighted NLL over a whole held-out split of 3,203 names, and the checkpoint is picked on val.
+
+This script takes a trained run, computes every held-out name's NLL once (val and test, 6,407
+names the model never trained on), and replays makemore.py's procedure on them many times: a
+random 1,000-name test set, then K evaluations of it. Holding the model fixed, as if it had
+converged, it reports the spread of one such estimate and the lowest of K, the figure makemore.py
+would print and keep.
+
+    python benchmarks/makemore_metric.py --run runs/tf     # a finished `makemore train --type transformer`
+    python benchmarks/makemore_metric.py --table           # only rewrite the README table from the JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_results, save_results, write_readme_section  # noqa: E402
+
+TEST_NAMES, BATCHES, BATCH = 1000, 10, 100       # makemore.py: test set size, eval batches, batch size
+EVALS = (1, 10, 20, 50)                          # evaluations of a converged model: 500 steps apart
+
+
+def per_name_nll(run_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed NLL, targets) of every val and test name, in nats."""
+    from makemore.checkpoint import RunDir, load_model_from_run, read_run_words, run_vocab
+    from makemore.data import build_dataset
+    from makemore.train import token_nll
+    run = RunDir(run_dir)
+    model, cfg = load_model_from_run(run)
+    data = build_dataset(read_run_words(cfg), cfg["data"]["split_seed"], vocab=run_vocab(cfg), max_len=cfg["data"]["max_len"])
+    sums, counts = [], []
+    for split in (data.val, data.test):
+        n = (split.Y != -1).sum(1)                                               # (N,) targets per name
+        nll = token_nll(model, split)                                            # (targets,) in order
+        sums.append(torch.stack([s.sum() for s in torch.split(nll, n.tolist())]))
+        counts.append(n.double())
+    return torch.cat(sums), torch.cat(counts)
+
+
+def replay(S: torch.Tensor, N: torch.Tensor, trials: int, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    whole = (S.sum() / N.sum()).item()
+    sets, first, lowest = [], [], {k: [] for k in EVALS}
+    for _ in range(trials):
+        test = torch.randperm(len(S), generator=g)[:TEST_NAMES]                  # (1000,) one test set
+        sets.append((S[test].sum() / N[test].sum()).item())
+        b = test[torch.randint(TEST_NAMES, (max(EVALS), BATCHES, BATCH), generator=g)]  # (K, 10, 100) with replacement
+        est = (S[b].sum(-1) / N[b].sum(-1)).mean(-1)                             # (K,) one estimate per evaluation
+        first.append(est[0].item())
+        for k in EVALS:
+            lowest[k].append(est[:k].min().item())
+    return {"whole": whole, "names": len(S), "trials": trials,
+            "sd_test_set": statistics.stdev(sets), "sd_estimate": statistics.stdev(first),
+            "lowest": {k: {"mean": statistics.mean(v), "p10": sorted(v)[len(v) // 10]} for k, v in lowest.items()}}
+
+
+def table(res: dict) -> str:
+    lines = ["| what is reported | mean | one run in ten reads below |", "|---|---:|---:|",
+             f"| here: token-weighted NLL over all {res['names']:,} held-out names | {res['whole']:.4f} | |"]
+    for k, r in res["lowest"].items():
+        what = ("one makemore.py estimate (10 batches of 100 of a 1,000-name test set)" if k == "1"
+                else f"makemore.py's kept figure: the lowest of {k} estimates")
+        lines.append(f"| {what} | {r['mean']:.4f} ({r['mean'] - res['whole']:+.4f}) | {r['p10']:.4f} |")
+    return "\n".join(lines) + (
+        f"\n\nThe same trained model throughout ({res['model']}), replayed {res['trials']:,} times. Spread of "
+        f"one 1,000-name test set's true loss: sd {res['sd_test_set']:.4f}; of one estimate: sd "
+        f"{res['sd_estimate']:.4f}.")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, help="a finished `makemore train` run directory")
+    ap.add_argument("--trials", type=int, default=2000)
+    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    args = ap.parse_args()
+    if args.table:
+        res = load_results("makemore_metric")
+    else:
+        if args.run is None:
+            ap.error("--run RUN_DIR is needed (or --table)")
+        from makemore.checkpoint import RunDir
+        cfg = RunDir(args.run).read_config()
+        S, N = per_name_nll(args.run)
+        res = replay(S, N, args.trials)
+        res["model"] = f"`{cfg['type']}`, preset {cfg.get('preset')}, best checkpoint by val"
+        res["lowest"] = {str(k): v for k, v in res["lowest"].items()}
+        save_results("makemore_metric", res)
+    write_readme_section("makemore_metric", table(res))
+    print(table(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -173,9 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # best
     bs = sub.add_parser("best", help="train the best-quality recipe: several models, then their ensemble",
-                        description="Train the members of presets.BEST (five LSTMs of different seeds, a GRU, a "
+                        description="Train the members of presets.BEST (six LSTMs of different seeds, a GRU, a "
                         "Kneser-Ney 6-gram) side by side, one process per CPU core, into DIR/members/, then mix "
-                        "them into an ensemble in DIR (weights fitted on val). About 12 minutes on 2 CPU cores.")
+                        "them into an ensemble in DIR (weights fitted on val). About 14 minutes on 2 CPU cores.")
     run_dir(bs)
     bs.add_argument("-i", "--input", metavar="FILE", help="text file with one item per line (default: the bundled names.txt)")
     bs.add_argument("--jobs", type=int, help="members trained at once (default: one per CPU core; 1 on a GPU)")

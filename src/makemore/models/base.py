@@ -4,6 +4,9 @@ The model contract (DESIGN.md):
     forward(idx, targets=None) -> (logits, loss)   idx (B, T) -> logits (B, T, V), ignore_index=-1
     init_state(batch_size, device) -> state
     step(tokens, state) -> (logits, state)          tokens (B,) -> logits (B, V) for the next char
+A model with `packable = True` (the Transformer) also trains on packed rows:
+    forward(idx, targets, pos=, seg=)               several items per row; pos, seg (B, T) give each
+                                                    token's position in its item and the item's id
 Each model class names its config dataclass as `Config`; the config holds plain scalars and always
 has `vocab_size` and `seq_len` (= longest item + 1), both taken from the data.
 """

@@ -11,7 +11,7 @@ random 1,000-name test set, then K evaluations of it. Holding the model fixed, a
 converged, it reports the spread of one such estimate and the lowest of K, the figure makemore.py
 would print and keep.
 
-    python benchmarks/makemore_metric.py --run runs/tf     # a finished `makemore train --type transformer`
+    python benchmarks/makemore_metric.py --run runs/tf runs/tf-medium   # finished `makemore train` runs
     python benchmarks/makemore_metric.py --table           # only rewrite the README table from the JSON
 """
 
@@ -66,35 +66,44 @@ def replay(S: torch.Tensor, N: torch.Tensor, trials: int, seed: int = 0) -> dict
 
 
 def table(res: dict) -> str:
-    lines = ["| what is reported | mean | one run in ten reads below |", "|---|---:|---:|",
-             f"| here: token-weighted NLL over all {res['names']:,} held-out names | {res['whole']:.4f} | |"]
-    for k, r in res["lowest"].items():
+    models = res["models"]
+    lines = ["| what is reported | " + " | ".join(m["model"] for m in models) + " |",
+             "|---|" + "---:|" * len(models),
+             f"| here: token-weighted NLL over all {models[0]['names']:,} held-out names | "
+             + " | ".join(f"{m['whole']:.4f}" for m in models) + " |"]
+    for k in models[0]["lowest"]:
         what = ("one makemore.py estimate (10 batches of 100 of a 1,000-name test set)" if k == "1"
                 else f"makemore.py's kept figure: the lowest of {k} estimates")
-        lines.append(f"| {what} | {r['mean']:.4f} ({r['mean'] - res['whole']:+.4f}) | {r['p10']:.4f} |")
+        lines.append(f"| {what} | " + " | ".join(
+            f"{m['lowest'][k]['mean']:.4f} ({m['lowest'][k]['mean'] - m['whole']:+.4f}; one in ten "
+            f"{m['lowest'][k]['p10']:.4f})" for m in models) + " |")
+    sd = "; ".join(f"{m['model']}: {m['sd_test_set']:.4f} and {m['sd_estimate']:.4f}" for m in models)
     return "\n".join(lines) + (
-        f"\n\nThe same trained model throughout ({res['model']}), replayed {res['trials']:,} times. Spread of "
-        f"one 1,000-name test set's true loss: sd {res['sd_test_set']:.4f}; of one estimate: sd "
-        f"{res['sd_estimate']:.4f}.")
+        f"\n\nEach column is one trained model (best checkpoint by val), held fixed and replayed "
+        f"{models[0]['trials']:,} times: the mean, and the figure one replay in ten reads below. Spread (sd) "
+        f"of one 1,000-name test set's true loss and of one estimate: {sd}.")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", type=Path, help="a finished `makemore train` run directory")
+    ap.add_argument("--run", type=Path, nargs="+", help="finished `makemore train` run directories")
     ap.add_argument("--trials", type=int, default=2000)
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
     if args.table:
         res = load_results("makemore_metric")
     else:
-        if args.run is None:
-            ap.error("--run RUN_DIR is needed (or --table)")
+        if not args.run:
+            ap.error("--run RUN_DIR [RUN_DIR ...] is needed (or --table)")
         from makemore.checkpoint import RunDir
-        cfg = RunDir(args.run).read_config()
-        S, N = per_name_nll(args.run)
-        res = replay(S, N, args.trials)
-        res["model"] = f"`{cfg['type']}`, preset {cfg.get('preset')}, best checkpoint by val"
-        res["lowest"] = {str(k): v for k, v in res["lowest"].items()}
+        models = []
+        for run in args.run:
+            cfg = RunDir(run).read_config()
+            r = replay(*per_name_nll(run), args.trials)
+            r["lowest"] = {str(k): v for k, v in r["lowest"].items()}
+            r["model"] = f"`{cfg['type']}` {cfg.get('preset')}"
+            models.append(r)
+        res = {"models": models}
         save_results("makemore_metric", res)
     write_readme_section("makemore_metric", table(res))
     print(table(res))

@@ -8,9 +8,8 @@ AdamW, and the loss read back with .item() after every step. The DataLoader runs
 process (makemore.py starts 4 workers, which on 2 cores only compete with training). Each later
 row switches one lever to what `makemore train` does; "packed rows" is our default Transformer step,
 "compiled" adds the opt-in torch.compile, and the last row serves length buckets instead of packed
-rows (the recurrent nets' way). The speedup is the
-median over rounds of the baseline's time over the row's time in the same round (paired, so that
-the machine's drift between rounds cancels).
+rows (the recurrent nets' way). The speedup is the median over rounds of the baseline's time over
+the row's time in the same round (paired, so that the machine's drift between rounds cancels).
 
     python benchmarks/throughput.py            # measure, print, write the README table and JSON
     python benchmarks/throughput.py --table    # only rewrite the README table from the JSON

@@ -63,6 +63,25 @@ def test_resume_continues_and_force_overwrites(tmp_path, small_file, capsys):
     assert json.loads((d / "config.json").read_text())["type"] == "bigram"
 
 
+def test_seed_sets_the_initial_weights(tmp_path, small_file, capsys):
+    """The same --seed gives the same run (initial weights included) whatever ran before it in the
+    process; another seed gives other weights."""
+    from safetensors.torch import load_file
+    import torch
+
+    def weights(name, seed):
+        torch.manual_seed(len(name))                                # the global RNG differs before each run
+        argv = ["train", "-i", small_file, "-o", tmp_path / name, "--type", "transformer", "--n-layer", 1,
+                "--n-embd", 16, "--n-head", 2, "--max-steps", 3, "--eval-interval", 3, "--no-progress",
+                "--samples", 0, "--seed", seed]
+        assert run(capsys, *argv)[0] == 0
+        return load_file(str(tmp_path / name / "model.safetensors"))
+
+    a, b, c = weights("a", 7), weights("bb", 7), weights("ccc", 8)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["wte.weight"], c["wte.weight"])
+
+
 def _bad(capsys, tmp_path, *argv):
     code, out, err = run(capsys, *argv)
     assert code == 2, (code, err)

@@ -266,6 +266,8 @@ def _preset(kind: str, name: str | None, recipe: str | None = None) -> tuple[str
 
 
 def cmd_train(args) -> int:
+    import torch
+
     from . import presets
     from .checkpoint import RunDir, read_run_words
     from .data import build_dataset, dedupe_words, file_digest, read_words
@@ -277,7 +279,6 @@ def cmd_train(args) -> int:
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be at least 1, got {args.threads}")
-        import torch
         torch.set_num_threads(args.threads)
     train_names = [f.name for f in fields(TrainConfig)]
     if args.resume and args.force:
@@ -330,6 +331,7 @@ def cmd_train(args) -> int:
         if len(words) < 10:
             raise DataError(f"{args.input or 'input'}: only {len(words)} items; need at least 10 to split 80/10/10")
         data = build_dataset(words, args.split_seed)
+        torch.manual_seed(tcfg.seed)                                     # --seed sets the initial weights too
         model = build_model(args.type, data.vocab.size, data.max_len + 1, **{**preset, **model_opts})
         Batches.check(model, tcfg.bucket, tcfg.pack)
         cfg = {

@@ -178,7 +178,7 @@ class Batches:
     def _packed(self, ix: torch.Tensor, n: torch.Tensor, L: int):
         """The items ix, n[i] tokens each, packed into (R, L) rows. Padding: x 0, y -1, seg -1.
         The indices are worked out on the host; two gathers then fill the rows on the device."""
-        n = n.clamp_min(1).numpy()                                           # (B,)
+        n = n.numpy()                                                        # (B,) every item has its end target
         row, offset, R = pack_rows(n.tolist(), L)
         item = np.repeat(np.arange(len(n)), n)                               # (N,) the item of each token
         t = np.arange(len(item)) - np.repeat(np.cumsum(n) - n, n)             # (N,) its position in its item

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+from common import machine, publish  # noqa: E402
 
 
 def evaluate_members(run_dir: Path) -> dict:
@@ -78,9 +78,8 @@ def main():
     args = ap.parse_args()
     if args.run and args.wall is None:
         ap.error("--run needs --wall (the measured wall time of that `makemore best`)")
-    if args.table:
-        res = load_results("best")
-    else:
+
+    def measure():
         from makemore.cli import main as cli
         with tempfile.TemporaryDirectory() as tmp:
             run_dir, wall = args.run, args.wall
@@ -90,10 +89,8 @@ def main():
                 if cli(["best", "-o", str(run_dir)]) != 0:
                     raise SystemExit("makemore best failed")
                 wall = time.perf_counter() - t0
-            res = {**evaluate_members(run_dir), "wall_s": wall, "machine": machine()}
-        save_results("best", res)
-    write_readme_section("best", table(res))
-    print(table(res))
+            return {**evaluate_members(run_dir), "wall_s": wall, "machine": machine()}
+    publish("best", table, None if args.table else measure)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,28 @@ def save_results(name: str, results: dict) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
 
+def publish(name: str, table, measure=None) -> dict:
+    """Every benchmark's last step: the results of `measure()`, saved as results/NAME.json (or,
+    with measure None, as for --table, the saved ones), rendered by `table` into the README
+    section NAME and printed."""
+    results = load_results(name) if measure is None else measure()
+    if measure is not None:
+        save_results(name, results)
+    markdown = table(results)
+    write_readme_section(name, markdown)
+    print(markdown)
+    return results
+
+
+def readme_section(name: str) -> str:
+    """The text between <!-- name:start --> and <!-- name:end --> in README.md."""
+    text = (ROOT / "README.md").read_text()
+    m = re.search(re.escape(f"<!-- {name}:start -->") + "\n(.*?)\n" + re.escape(f"<!-- {name}:end -->"), text, flags=re.S)
+    if m is None:
+        raise SystemExit(f"README.md has no <!-- {name}:start --> marker")
+    return m.group(1)
+
+
 def write_readme_section(name: str, markdown: str) -> None:
     """Replace the text between <!-- name:start --> and <!-- name:end --> in README.md."""
     readme = ROOT / "README.md"

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+from common import load_results, machine, publish, save_results  # noqa: E402
 
 # name -> (model type, extra `makemore train` arguments, what it is)
 ENTRIES = {
@@ -84,8 +84,9 @@ def main():
     ap.add_argument("--only", nargs="+", choices=list(ENTRIES), help="run only these entries")
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
-    results = load_results("ladder")
-    if not args.table:
+
+    def measure():
+        results = load_results("ladder")
         for name in args.only or ENTRIES:
             if ENTRIES[name][0] not in MODELS:
                 print(f"skip {name}: no model type {ENTRIES[name][0]!r}")
@@ -94,9 +95,9 @@ def main():
             results[name] = run_entry(name)
             results["_machine"] = machine()
             print(json.dumps(results[name]), flush=True)
-            save_results("ladder", results)
-    write_readme_section("ladder", table(results))
-    print(table(results))
+            save_results("ladder", results)          # each row as it ends: a long run keeps what it has
+        return results
+    publish("ladder", table, None if args.table else measure)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, save_results, write_readme_section  # noqa: E402
+from common import publish  # noqa: E402
 
 TEST_NAMES, BATCHES, BATCH = 1000, 10, 100       # makemore.py: test set size, eval batches, batch size
 EVALS = (1, 10, 20, 50)                          # evaluations of a converged model: 500 steps apart
@@ -89,11 +89,10 @@ def main():
     ap.add_argument("--trials", type=int, default=2000)
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
-    if args.table:
-        res = load_results("makemore_metric")
-    else:
-        if not args.run:
-            ap.error("--run RUN_DIR [RUN_DIR ...] is needed (or --table)")
+    if not args.table and not args.run:
+        ap.error("--run RUN_DIR [RUN_DIR ...] is needed (or --table)")
+
+    def measure():
         from makemore.checkpoint import RunDir
         models = []
         for run in args.run:
@@ -101,10 +100,8 @@ def main():
             r = replay(*per_name_nll(run), args.trials)
             r["model"] = f"`{cfg['type']}` {cfg.get('preset')}"
             models.append(r)
-        res = {"models": models}
-        save_results("makemore_metric", res)
-    write_readme_section("makemore_metric", table(res))
-    print(table(res))
+        return {"models": models}
+    publish("makemore_metric", table, None if args.table else measure)
 
 
 if __name__ == "__main__":

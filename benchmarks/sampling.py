@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+from common import load_results, machine, publish  # noqa: E402
 
 
 def trained_run(tmp: str, steps: int) -> Path:
@@ -84,15 +84,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
-    results = load_results("sampling")
-    if not args.table:
+
+    def measure_one():
         with tempfile.TemporaryDirectory() as tmp:
             run_dir = args.run or trained_run(tmp, args.train_steps)
             r = measure(run_dir, args.n, args.batch_size, args.rounds)
-        results[r["type"]] = r
-        save_results("sampling", results)
-    write_readme_section("sampling", table(results))
-    print(table(results))
+        return {**load_results("sampling"), r["type"]: r}
+    publish("sampling", table, None if args.table else measure_one)
 
 
 if __name__ == "__main__":

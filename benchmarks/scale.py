@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+from common import machine, publish  # noqa: E402
 
 SIZES = [10_000, 100_000, 1_000_000]
 
@@ -102,9 +102,8 @@ def main():
     if args.child:
         print(json.dumps(child(args.child)))
         return
-    if args.table:
-        res = load_results("scale")
-    else:
+
+    def measure():
         rows = []
         with tempfile.TemporaryDirectory() as tmp:
             for n in SIZES:
@@ -114,10 +113,8 @@ def main():
                                      capture_output=True, text=True).stdout
                 rows.append(json.loads(out.strip().splitlines()[-1]))
                 print(json.dumps(rows[-1]), flush=True)
-        res = {"rows": rows, "machine": machine()}
-        save_results("scale", res)
-    write_readme_section("scale", table(res))
-    print(table(res))
+        return {"rows": rows, "machine": machine()}
+    publish("scale", table, None if args.table else measure)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+from common import machine, publish  # noqa: E402
 
 LEVERS = [  # name, what changes, settings (each row keeps the levers of the rows above it)
     ("baseline", "makemore.py's way: per-item DataLoader, full padding, attention and GELU written out, "
@@ -183,13 +183,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
-    if args.table:
-        res = load_results("throughput")
-    else:
-        res = measure(args.steps, args.rounds, args.batch_size)
-        save_results("throughput", res)
-    write_readme_section("throughput", table(res))
-    print(table(res))
+    publish("throughput", table, None if args.table else lambda: measure(args.steps, args.rounds, args.batch_size))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, save_results, write_readme_section  # noqa: E402
+from common import load_results, machine, publish  # noqa: E402
 
 TARGET = 2.00
 
@@ -85,17 +85,15 @@ def main():
                     help="train ours only and keep the saved baseline (when only our recipe changed)")
     ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
-    if args.table:
-        res = load_results("time_to_quality")
-    else:
+
+    def measure():
         from makemore.data import build_dataset, read_words
         data = build_dataset(read_words())
         res = {"ours": ours(), "machine": machine()}
         print(f"ours: {res['ours']['seconds']} s", flush=True)
         res["baseline"] = load_results("time_to_quality")["baseline"] if args.keep_baseline else baseline(data, args.max_minutes)
-        save_results("time_to_quality", res)
-    write_readme_section("time_to_quality", table(res))
-    print(table(res))
+        return res
+    publish("time_to_quality", table, None if args.table else measure)
 
 
 if __name__ == "__main__":

@@ -277,12 +277,17 @@ def evaluate(model, split: Split, device="cpu") -> float:
     return (nll.sum() / max(1, len(nll))).item()
 
 
+class _Measured(Exception):
+    """Raised by calibrate_batchnorm's hook: the layer has its input, the rest of the forward can go."""
+
+
 @torch.no_grad()
 def calibrate_batchnorm(model, split: Split, device="cpu", chunk: int = 65536) -> int:
     """The BatchNorm lecture's calibration: set every BatchNorm1d's running mean and (unbiased)
     variance to the exact statistics of its input over the whole training split, instead of the
     moving average of recent batches. Layer by layer, in chunks: each layer is measured on inputs
-    normalized by the layers before it, already calibrated. Returns the number of layers set."""
+    normalized by the layers before it, already calibrated, and the forward stops at the layer
+    measured (the layers after it are not run). Returns the number of layers set."""
     from .models.layers import BatchNorm1d
     norms = [m for m in model.modules() if isinstance(m, BatchNorm1d)]
     if not norms or not model.windowed:
@@ -292,14 +297,18 @@ def calibrate_batchnorm(model, split: Split, device="cpu", chunk: int = 65536) -
     ctx, _ = split.examples(model.block_size)
     for bn in norms:
         total, total_sq, n = 0.0, 0.0, 0
-        def measure(module, inputs, output):
+        def measure(module, inputs):
             nonlocal total, total_sq, n
             x = inputs[0].double().reshape(-1, inputs[0].size(-1))                    # (N, C) over batch (and time)
             total, total_sq, n = total + x.sum(0), total_sq + (x * x).sum(0), n + x.size(0)
-        hook = bn.register_forward_hook(measure)
+            raise _Measured
+        hook = bn.register_forward_pre_hook(measure)
         try:
             for i in range(0, len(ctx), chunk):
-                model.next_logits(ctx[i:i + chunk].to(device).long())
+                try:
+                    model.next_logits(ctx[i:i + chunk].to(device).long())
+                except _Measured:
+                    pass
         finally:
             hook.remove()
         mean = total / n

@@ -9,7 +9,6 @@ each time; test is only reported).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, publish  # noqa: E402
+from common import machine, parser, publish  # noqa: E402
 
 
 def evaluate_members(run_dir: Path) -> dict:
@@ -71,10 +70,9 @@ def table(res: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--run", type=Path, help="a finished `makemore best` directory (skips training)")
     ap.add_argument("--wall", type=float, help="with --run: the wall time `makemore best` took, in seconds")
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
     if args.run and args.wall is None:
         ap.error("--run needs --wall (the measured wall time of that `makemore best`)")

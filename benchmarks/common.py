@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -36,12 +37,21 @@ def save_results(name: str, results: dict) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
 
+def parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring as help, and --table."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    return ap
+
+
 def publish(name: str, table, measure=None) -> dict:
     """Every benchmark's last step: the results of `measure()`, saved as results/NAME.json (or,
     with measure None, as for --table, the saved ones), rendered by `table` into the README
     section NAME and printed."""
-    results = load_results(name) if measure is None else measure()
-    if measure is not None:
+    if measure is None:
+        results = load_results(name)
+    else:
+        results = measure()
         save_results(name, results)
     markdown = table(results)
     write_readme_section(name, markdown)
@@ -49,21 +59,22 @@ def publish(name: str, table, measure=None) -> dict:
     return results
 
 
-def readme_section(name: str) -> str:
-    """The text between <!-- name:start --> and <!-- name:end --> in README.md."""
-    text = (ROOT / "README.md").read_text()
-    m = re.search(re.escape(f"<!-- {name}:start -->") + "\n(.*?)\n" + re.escape(f"<!-- {name}:end -->"), text, flags=re.S)
+def _section(text: str, name: str) -> re.Match:
+    """Where README section NAME is: group 1 is the text between its two markers."""
+    m = re.search(re.escape(f"<!-- {name}:start -->") + "(.*?)" + re.escape(f"<!-- {name}:end -->"), text, flags=re.S)
     if m is None:
-        raise SystemExit(f"README.md has no <!-- {name}:start --> marker")
-    return m.group(1)
+        raise SystemExit(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> section")
+    return m
+
+
+def readme_section(name: str) -> str:
+    """The text of README section NAME, without the markers."""
+    return _section((ROOT / "README.md").read_text(), name).group(1).strip()
 
 
 def write_readme_section(name: str, markdown: str) -> None:
     """Replace the text between <!-- name:start --> and <!-- name:end --> in README.md."""
     readme = ROOT / "README.md"
     text = readme.read_text()
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    if start not in text:
-        raise SystemExit(f"README.md has no {start} marker")
-    new = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda m: f"{start}\n{markdown.strip()}\n{end}", text, flags=re.S)
-    readme.write_text(new)
+    m = _section(text, name)
+    readme.write_text(text[:m.start(1)] + f"\n{markdown.strip()}\n" + text[m.end(1):])

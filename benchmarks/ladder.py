@@ -11,7 +11,6 @@ Run it with nothing else busy on the machine: wall times are only comparable on 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, publish, save_results  # noqa: E402
+from common import load_results, machine, parser, publish, save_results  # noqa: E402
 
 # name -> (model type, extra `makemore train` arguments, what it is)
 ENTRIES = {
@@ -80,9 +79,8 @@ def table(results: dict) -> str:
 
 def main():
     from makemore.models import MODELS
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--only", nargs="+", choices=list(ENTRIES), help="run only these entries")
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
 
     def measure():

@@ -17,7 +17,6 @@ would print and keep.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import publish  # noqa: E402
+from common import parser, publish  # noqa: E402
 
 TEST_NAMES, BATCHES, BATCH = 1000, 10, 100       # makemore.py: test set size, eval batches, batch size
 EVALS = (1, 10, 20, 50)                          # evaluations of a converged model: 500 steps apart
@@ -84,10 +83,9 @@ def table(res: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--run", type=Path, nargs="+", help="finished `makemore train` run directories")
     ap.add_argument("--trials", type=int, default=2000)
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
     if not args.table and not args.run:
         ap.error("--run RUN_DIR [RUN_DIR ...] is needed (or --table)")

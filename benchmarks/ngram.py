@@ -7,13 +7,12 @@ and interpolated Kneser-Ney smoothing. Writes the README's n-gram table and resu
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, publish  # noqa: E402
+from common import machine, parser, publish  # noqa: E402
 
 
 def measure() -> dict:
@@ -45,8 +44,7 @@ def table(res: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    ap = parser(__doc__)
     args = ap.parse_args()
     publish("ngram", table, None if args.table else measure)
 

@@ -12,7 +12,6 @@ speed alone. Targets for 10,000 items from the default Transformer on 2 CPU core
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, publish  # noqa: E402
+from common import load_results, machine, parser, publish  # noqa: E402
 
 
 def trained_run(tmp: str, steps: int) -> Path:
@@ -76,13 +75,12 @@ def table(results: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--run", type=Path, help="a run directory to sample from (default: train a default Transformer)")
     ap.add_argument("--train-steps", type=int, default=2000, help="steps of that training (default 2000)")
     ap.add_argument("-n", type=int, default=10_000, help="items per round (default 10,000)")
     ap.add_argument("--batch-size", type=int, help="rows sampled at once (default: as `makemore sample` does)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
 
     def measure_one():

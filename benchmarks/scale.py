@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, publish  # noqa: E402
+from common import machine, parser, publish  # noqa: E402
 
 SIZES = [10_000, 100_000, 1_000_000]
 
@@ -95,8 +95,7 @@ def table(res: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    ap = parser(__doc__)
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

@@ -17,7 +17,6 @@ the row's time in the same round (paired, so that the machine's drift between ro
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, publish  # noqa: E402
+from common import machine, parser, publish  # noqa: E402
 
 LEVERS = [  # name, what changes, settings (each row keeps the levers of the rows above it)
     ("baseline", "makemore.py's way: per-item DataLoader, full padding, attention and GELU written out, "
@@ -177,11 +176,10 @@ def table(res: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--steps", type=int, default=30, help="steps per lever per round (default 30)")
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
     publish("throughput", table, None if args.table else lambda: measure(args.steps, args.rounds, args.batch_size))
 

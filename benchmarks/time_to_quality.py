@@ -14,14 +14,13 @@ Transformer (4 layers, 4 heads, n_embd 64) trained two ways on the same machine,
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import load_results, machine, publish  # noqa: E402
+from common import load_results, machine, parser, publish  # noqa: E402
 
 TARGET = 2.00
 
@@ -79,11 +78,10 @@ def table(res: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--max-minutes", type=float, default=30, help="stop the baseline after this long (default 30)")
     ap.add_argument("--keep-baseline", action="store_true",
                     help="train ours only and keep the saved baseline (when only our recipe changed)")
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
     args = ap.parse_args()
 
     def measure():

@@ -6,7 +6,7 @@ in Python, a DataLoader drawing random items, rows padded to the longest name of
 attention and GELU written out (scores, mask, softmax; the tanh formula), the default (for-each)
 AdamW, and the loss read back with .item() after every step. The DataLoader runs in the main
 process (makemore.py starts 4 workers, which on 2 cores only compete with training). Each later
-row switches one lever to what `makemore train` does; "packed rows" is our default Transformer step,
+row switches one lever to what `makemore train` does; "packed rows" is our Transformer step,
 "compiled" adds the opt-in torch.compile, and the last row serves length buckets instead of packed
 rows (the recurrent nets' way). The speedup is the median over rounds of the baseline's time over
 the row's time in the same round (paired, so that the machine's drift between rounds cancels).
@@ -42,7 +42,7 @@ LEVERS = [  # name, what changes, settings (each row keeps the levers of the row
     ("no sync", "loss summed on the device, read at log intervals",
      dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False)),
     ("packed rows", "the batch's items laid end to end in shared rows, attention kept within each item "
-                    "(`--pack`; = `makemore train`'s default Transformer step)",
+                    "(`--pack`; `makemore train`'s Transformer step)",
      dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, pack=True)),
     ("compiled (opt-in)", "torch.compile, dynamic shapes (`--compile`; first compiles for about half a minute)",
      dict(loader="tensors", trim=True, kernels=True, fused=True, sync=False, pack=True, compile=True)),
@@ -97,7 +97,7 @@ class Trainer:
         from makemore.train import Batches, TrainConfig, make_optimizer
         self.s = settings
         torch.manual_seed(seed)
-        self.model = build_model("transformer", data.vocab.size, data.max_len + 1)  # the default preset: 4L/4H/64
+        self.model = build_model("transformer", data.vocab.size, data.max_len + 1)  # makemore's size: 4L/4H/64
         if not settings["kernels"]:
             for m in self.model.modules():
                 if isinstance(m, CausalSelfAttention):
@@ -169,7 +169,7 @@ def table(res: dict) -> str:
     lines = ["| step | what changes | ms / step | target tokens / s | vs baseline |", "|---|---|---:|---:|---:|"]
     for name, r in res["rows"].items():
         lines.append(f"| {name} | {r['what']} | {r['ms_per_step']:.1f} | {r['tokens_per_sec']:,.0f} | {r['speedup']:.2f}x |")
-    return "\n".join(lines) + (f"\n\nDefault Transformer ({res['params']:,} parameters), batch {res['batch_size']}, "
+    return "\n".join(lines) + (f"\n\nThe Transformer at makemore's size ({res['params']:,} parameters), batch {res['batch_size']}, "
                                f"{res['targets_per_step']:.0f} target characters per step on average; ms / step: median of "
                                f"{res['rounds']} interleaved rounds of {res['steps_per_round']} steps; vs baseline: median "
                                f"of the rounds' paired ratios. Machine: {res['machine']}.")

@@ -82,6 +82,21 @@ def test_seed_sets_the_initial_weights(tmp_path, small_file, capsys):
     assert not torch.equal(a["wte.weight"], c["wte.weight"])
 
 
+@pytest.mark.parametrize("extra,expect", [
+    ((), dict(n_embd=96, dropout=0.15, rope=True)),                       # the default preset
+    (("--no-rope",), dict(n_embd=96, rope=False)),                        # an option overrides its preset
+    (("--preset", "makemore"), dict(n_embd=64, dropout=0.0, rope=False)),
+])
+def test_transformer_presets_and_options(tmp_path, small_file, capsys, extra, expect):
+    argv = ["train", "-i", small_file, "-o", tmp_path / "run", "--type", "transformer", "--max-steps", 1,
+            "--no-progress", "--samples", 0, *extra]
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert {k: cfg["model"][k] for k in expect} == expect
+    assert cfg["train"]["lr"] == 4e-3 and cfg["train"]["max_steps"] == 1          # the recipe, then the option
+
+
 def _bad(capsys, tmp_path, *argv):
     code, out, err = run(capsys, *argv)
     assert code == 2, (code, err)

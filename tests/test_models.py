@@ -23,6 +23,19 @@ TINY = {             # tiny configs so every test is fast
     "lstm": dict(n_embd=8, n_hidden=16, n_layer=2), "bow": dict(n_embd=8, n_hidden=16),
     "transformer": dict(n_layer=2, n_head=2, n_embd=16),
 }
+VARIANTS = {         # options that change the forward, run through the same tests: name -> (type, config)
+    "transformer-rope": ("transformer", dict(TINY["transformer"], rope=True)),
+}
+
+
+def kind(name):
+    """The registry type of a test model name."""
+    return VARIANTS[name][0] if name in VARIANTS else name
+
+
+def options(name):
+    """Its tiny config."""
+    return VARIANTS[name][1] if name in VARIANTS else TINY.get(name, {})
 
 
 def tiny_data(seed=0, n=64):
@@ -35,7 +48,7 @@ def tiny_data(seed=0, n=64):
 
 def make(name, seed=0, fitted=True):
     torch.manual_seed(seed)
-    m = build_model(name, V, L + 1, **TINY.get(name, {}))
+    m = build_model(kind(name), V, L + 1, **options(name))
     if hasattr(m, "fit") and fitted:
         m.fit(*tiny_data()[2].examples(m.block_size))
     with torch.no_grad():             # non-trivial BatchNorm statistics and gains for the eval-mode tests
@@ -46,7 +59,7 @@ def make(name, seed=0, fitted=True):
     return m.eval()
 
 
-names = list(MODELS)
+names = list(MODELS) + list(VARIANTS)
 
 
 @pytest.mark.parametrize("name", names)
@@ -96,7 +109,7 @@ def test_cached_and_full_rerun_sample_the_same_items(name):
     assert torch.equal(c, d) and (c[:, :2] == torch.tensor([2, 3])).all()
 
 
-@pytest.mark.parametrize("name", [n for n in names if not hasattr(MODELS[n], "fit")])
+@pytest.mark.parametrize("name", [n for n in names if not hasattr(MODELS[kind(n)], "fit")])
 def test_overfits_one_batch(name):
     m = make(name).train()
     # every context in this batch determines its next character, so the loss can reach zero
@@ -164,14 +177,14 @@ def test_lecture_sizes_and_initial_loss():
 def test_save_load_same_logits(name, tmp_path):
     m = make(name)
     run = RunDir(tmp_path)
-    run.write_config({"type": name, "model": vars(m.config) | {}, "data": {}})
+    run.write_config({"type": kind(name), "model": vars(m.config) | {}, "data": {}})
     run.save_weights(m, "last")
     loaded, _ = load_model_from_run(run, "last")
     x = torch.randint(0, V, (3, L + 1))
     torch.testing.assert_close(loaded(x)[0], m(x)[0], atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("bad", [dict(n_embd=0), dict(n_head=3)])
+@pytest.mark.parametrize("bad", [dict(n_embd=0), dict(n_head=3), dict(n_embd=6, n_head=2, rope=True)])
 def test_transformer_bad_sizes(bad):
     with pytest.raises(ValueError, match="--n-"):
         build_model("transformer", V, L + 1, **bad)
@@ -182,12 +195,12 @@ def test_wavenet_block_size_power_of_two():
         build_model("wavenet", V, L + 1, block_size=6)
 
 
-@pytest.mark.parametrize("name", [n for n in names if "dropout" in MODELS[n].Config.__dataclass_fields__])
+@pytest.mark.parametrize("name", [n for n in names if "dropout" in MODELS[kind(n)].Config.__dataclass_fields__])
 def test_dropout_acts_in_training_only(name):
     torch.manual_seed(0)
-    m = build_model(name, V, L + 1, **{**TINY.get(name, {}), "dropout": 0.3})
+    m = build_model(kind(name), V, L + 1, **{**options(name), "dropout": 0.3})
     torch.manual_seed(0)
-    ref = build_model(name, V, L + 1, **TINY.get(name, {}))
+    ref = build_model(kind(name), V, L + 1, **options(name))
     ref.load_state_dict(m.state_dict())
     x = torch.randint(0, V, (4, L + 1))
     m.eval(), ref.eval()
@@ -195,4 +208,20 @@ def test_dropout_acts_in_training_only(name):
     m.train()
     assert not torch.allclose(m(x)[0], ref(x)[0])                            # training: units are dropped
     with pytest.raises(ValueError, match="--dropout"):
-        build_model(name, V, L + 1, dropout=1.0)
+        build_model(kind(name), V, L + 1, dropout=1.0)
+
+
+def test_rope_scores_depend_on_the_distance_only():
+    """Rotary embedding (Su et al. 2021): a query at position i and a key at j score q.k as if both
+    were moved by any shift s; the score changes with the distance i - j."""
+    from makemore.models.transformer import rotate
+    m = build_model("transformer", V, 40, n_layer=1, n_head=2, n_embd=16, rope=True)
+    rot = m._rotation(torch.arange(40))                                     # (40, 4) each
+    q, k = torch.randn(2, 8, dtype=torch.float64).unbind(0)                 # (hs,) each
+    def score(i, j):
+        at = lambda x, p: rotate(x.float()[None, None, None], tuple(r[p] for r in rot))[0, 0, 0]  # (hs,)
+        return (at(q, i) * at(k, j)).sum().item()
+    for i, j in [(3, 0), (7, 7), (5, 9)]:
+        for s in (1, 11, 30):
+            assert score(i + s, j + s) == pytest.approx(score(i, j), abs=1e-5)
+    assert score(3, 0) != pytest.approx(score(4, 0), abs=1e-3)

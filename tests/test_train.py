@@ -151,13 +151,15 @@ def test_pack_rows_places_every_item_without_overlap(L):
         assert R <= 11 / 9 * math.ceil(sum(lengths) / L) + 1
 
 
-def test_packed_batch_is_the_plain_batch(names_data):
+@pytest.mark.parametrize("rope", [False, True])
+def test_packed_batch_is_the_plain_batch(names_data, rope):
     """A packed batch holds the same items as a plain one drawn from the same generator state, in
     fewer positions; through the Transformer, every target gets the same logits as in its own row,
-    so the loss and every gradient are the plain batch's."""
+    so the loss and every gradient are the plain batch's (rotary positions too: each item's own)."""
     from makemore.train import Batches, batch_loss
     torch.manual_seed(0)
-    model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=2, n_embd=16, n_head=2)
+    model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=2, n_embd=16, n_head=2,
+                        rope=rope)
     packed = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(4), pack=True)
     plain = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(4))
     B = 32

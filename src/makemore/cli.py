@@ -30,6 +30,7 @@ HELP = {
     "reg": "nnbigram: weight of the mean(W^2) penalty",
     "dropout": "dropout probability",
     "bias": "use biases in linear layers and LayerNorms",
+    "rope": "rotary position embedding in attention, besides the learned one (transformer)",
     "batchnorm": "use BatchNorm after each hidden Linear",
     "gain": "init gain of hidden Linears (5/3 suits tanh)",
     # training options
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "metrics.jsonl). Unset options take the type's defaults (see presets.py).")
     run_dir(t)
     t.add_argument("--type", help=f"model type: {', '.join(MODELS)} (default: {DEFAULT_TYPE})")
-    t.add_argument("--preset", help="named model size of the type (e.g. transformer: tiny, default, medium, large; "
+    t.add_argument("--preset", help="named model size of the type (e.g. transformer: tiny, default, small, makemore, medium, large; "
                    "bnmlp and wavenet: default, lecture); unset: the type's `default` preset where it has one")
     t.add_argument("--recipe", help="named training recipe: `lecture` reproduces the lectures' SGD runs")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")

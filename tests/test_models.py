@@ -216,7 +216,7 @@ def test_rope_scores_depend_on_the_distance_only():
     were moved by any shift s; the score changes with the distance i - j."""
     from makemore.models.transformer import rotate
     m = build_model("transformer", V, 40, n_layer=1, n_head=2, n_embd=16, rope=True)
-    rot = m._rotation(torch.arange(40))                                     # (40, 4) each
+    rot = m._rotation(torch.arange(40))                                     # (40, 1, 1, 4) each
     q, k = torch.randn(2, 8, dtype=torch.float64).unbind(0)                 # (hs,) each
     def score(i, j):
         at = lambda x, p: rotate(x.float()[None, None, None], tuple(r[p] for r in rot))[0, 0, 0]  # (hs,)

@@ -142,6 +142,12 @@ class Transformer(nn.Module):
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.wpe = nn.Embedding(config.seq_len, config.n_embd)
+        if config.rope:          # the rotary angles of every position, fixed: a table like wpe, not learned
+            hs = config.n_embd // config.n_head
+            inv_freq = 10000.0 ** (-torch.arange(0, hs, 2, dtype=torch.float32) / hs)               # (hs/2,)
+            angle = torch.arange(config.seq_len, dtype=torch.float32)[:, None] * inv_freq         # (seq_len, hs/2)
+            self.register_buffer("rope_cos", angle.cos(), persistent=False)
+            self.register_buffer("rope_sin", angle.sin(), persistent=False)
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
@@ -175,15 +181,12 @@ class Transformer(nn.Module):
         return logits, sequence_loss(logits, targets)
 
     def _rotation(self, pos):
-        """(cos, sin) of the rotary angles at positions pos (T,) or (B, T) -> (..., T, 1, 1, hs/2) each,
+        """(cos, sin) of the rotary angles at positions pos (T,) or (B, T), or one position t, looked up
+        in the fixed tables: (..., T, 1, 1, hs/2) each (at t: (1, 1, hs/2)),
         to broadcast over q and k and the heads in (B, T, 2, nh, hs); None without rope."""
         if not self.config.rope:
             return None
-        hs = self.config.n_embd // self.config.n_head
-        inv_freq = 10000.0 ** (-torch.arange(0, hs, 2, device=pos.device, dtype=torch.float32) / hs)  # (hs/2,)
-        angle = (pos.float()[..., None] * inv_freq)[..., None, None, :]            # (..., T, 1, 1, hs/2)
-        dtype = self.wte.weight.dtype
-        return angle.cos().to(dtype), angle.sin().to(dtype)
+        return self.rope_cos[pos][..., None, None, :], self.rope_sin[pos][..., None, None, :]
 
     def init_state(self, batch_size: int, device=None):
         c = self.config
@@ -197,7 +200,7 @@ class Transformer(nn.Module):
         if t >= self.config.seq_len:
             raise ValueError(f"position {t} is past the model's {self.config.seq_len} positions")
         x = self.wte(tokens.long())[:, None] + self.wpe.weight[t]                   # (B, 1, C)
-        rot = self._rotation(torch.tensor([t], device=tokens.device))               # (1, 1, 1, hs/2) each
+        rot = self._rotation(t)                                                      # (1, 1, hs/2) each
         for block, cache in zip(self.blocks, state["kv"]):
             x = block.step(x, cache, t, rot)
         logits = self.lm_head(self.ln_f(x))[:, 0]                                    # (B, V)

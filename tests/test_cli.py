@@ -94,7 +94,8 @@ def test_transformer_presets_and_options(tmp_path, small_file, capsys, extra, ex
     assert code == 0, err
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
     assert {k: cfg["model"][k] for k in expect} == expect
-    assert cfg["train"]["lr"] == 4e-3 and cfg["train"]["max_steps"] == 1          # the recipe, then the option
+    assert cfg["train"]["lr"] == 4e-3 and cfg["train"]["ema"] == 0.9995                # the recipe,
+    assert cfg["train"]["max_steps"] == 1                                             # then the option
 
 
 def _bad(capsys, tmp_path, *argv):
@@ -126,6 +127,7 @@ def test_bad_input_file(tmp_path, capsys, make, pattern):
     (["--n-hidden", "0"], "--n-hidden must be at least 1"),
     (["--batch-size", "-1"], "--batch-size must be >= 0"),
     (["--lr", "0"], "--lr must be > 0"),
+    (["--ema", "1"], r"--ema must be in \[0, 1\)"),
     (["--n", "3"], "--n does not apply to --type mlp"),
     (["--optimizer", "lion"], "--optimizer must be adamw or sgd"),
     (["--no-such-flag"], "unrecognized arguments"),

@@ -35,11 +35,12 @@ def test_metric_is_token_weighted(names_data):
 
 
 @pytest.mark.parametrize("model_type,opts", [("mlp", {"bucket": 64}), ("nnbigram", {"bucket": 64}), ("rnn", {"bucket": 64}),
-                                             ("rnn", {"bucket": 4}), ("rnn", {}), ("transformer", {"pack": True})])
+                                             ("rnn", {"bucket": 4}), ("rnn", {}), ("transformer", {"pack": True}),
+                                             ("transformer", {"pack": True, "ema": 0.9}), ("bnmlp", {"ema": 0.8})])
 def test_resume_is_exact(tmp_path, names, model_type, opts):
     """Stopped at step 22 and resumed, training ends with the same weights as one run, also when
-    it stops in the middle of a pool of length-sorted batches (22 of 64, or 2 of a pool of 4), and
-    with packed rows and dropout."""
+    it stops in the middle of a pool of length-sorted batches (22 of 64, or 2 of a pool of 4), with
+    packed rows and dropout, and with a moving average of the weights (and BatchNorm's buffers)."""
     data = build_dataset(names[:2000])
     cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=15, log_interval=5, warmup_steps=5, **opts)
     model_opts = {"n_layer": 2, "n_embd": 16, "n_head": 2, "dropout": 0.1} if model_type == "transformer" else {}
@@ -61,6 +62,45 @@ def test_resume_is_exact(tmp_path, names, model_type, opts):
     train(resumed, data, TrainConfig(**cfg), run=run, progress=False, resume=run.load_state())
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k
+
+
+@pytest.mark.parametrize("model_type", ["transformer", "bnmlp"])
+def test_ema_saves_the_average_and_trains_the_same(tmp_path, names, model_type):
+    """--ema: the weights saved, scored and returned are decay * average + (1 - decay) * trained
+    after each step (buffers too: BatchNorm's running statistics), starting from the first step's
+    weights; the trained weights follow the very same path as without it."""
+    data = build_dataset(names[:2000])
+    cfg = dict(max_steps=30, batch_size=16, lr=3e-3, eval_interval=30, log_interval=10)
+    model_opts = {"n_layer": 2, "n_embd": 16, "n_head": 2, "dropout": 0.1} if model_type == "transformer" else {}
+    decay = 0.9
+
+    def fresh():
+        torch.manual_seed(0)
+        return build_model(model_type, data.vocab.size, data.max_len + 1, **model_opts)
+
+    plain = fresh()
+    train(plain, data, TrainConfig(**cfg), progress=False)
+    average, trained = None, None
+
+    def follow(step, model, lr):
+        nonlocal average, trained
+        trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        average = trained if average is None else {k: decay * average[k] + (1 - decay) * v for k, v in trained.items()}
+
+    model, run = fresh(), RunDir(tmp_path / "r")
+    train(model, data, TrainConfig(**cfg, ema=decay), run=run, progress=False, on_step=follow)
+    for k, v in plain.state_dict().items():
+        assert torch.equal(trained[k], v), k                     # the average does not touch training
+    saved = fresh()
+    from safetensors.torch import load_model
+    load_model(saved, str(run.weights_file("last")))
+    for k, v in model.state_dict().items():
+        assert torch.allclose(v, average[k], atol=1e-6), k
+        assert torch.equal(saved.state_dict()[k], v), k
+    assert all(not torch.equal(v, trained[k]) for k, v in model.state_dict().items() if v.is_floating_point())
+    assert run.read_metrics()[-1]["val"] == pytest.approx(evaluate(model, data.val), abs=1e-9)
+    with pytest.raises(ValueError, match="--ema must be in"):
+        TrainConfig(ema=1.0).validate()
 
 
 def test_mlp_learns_names_fast(names_data):

@@ -51,6 +51,8 @@ HELP = {
               "so little is computed on padding (0 = plain random batches; default 64 for rnn/gru/lstm, else 0)",
     "pack": "Transformer: lay the batch's items end to end in shared rows, attending within each item "
             "(the same loss as plain rows, about 25%% fewer positions; default on for transformer)",
+    "ema": "evaluate, save and sample an exponential moving average of the weights, with this decay "
+           "per step (e.g. 0.999: about the last 1,000 steps; 0 = off, the raw weights)",
     "eval_interval": "evaluate val and checkpoint every this many steps",
     "log_interval": "log the training loss every this many steps",
     "seed": "random seed for initialization and batches",

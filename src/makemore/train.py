@@ -35,6 +35,7 @@ class TrainConfig:
     bucket: int = 0              # sequence models: serve pools of this many batches sorted by length; 0 = off
     pack: bool = False           # Transformer: pack the batch's items into shared rows (same loss, fewer positions)
     calibrate: bool = False      # BatchNorm models: exact training-set statistics before each evaluation
+    ema: float = 0.0             # evaluate and save an exponential moving average of the weights, this decay per step; 0 = off
     eval_interval: int = 500
     log_interval: int = 100
     seed: int = 1337
@@ -50,6 +51,8 @@ class TrainConfig:
                 raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(self, k)}")
         if self.lr <= 0:
             raise ValueError(f"--lr must be > 0, got {self.lr}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"--ema must be in [0, 1) (a decay per step, e.g. 0.999; 0 = off), got {self.ema}")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"--optimizer must be adamw or sgd, got {self.optimizer!r}")
         if self.dtype not in ("float32", "bfloat16"):
@@ -332,6 +335,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     resume: a state dict from state.pt to continue exactly where it stopped.
     stop_at: stop after this step as a Ctrl-C would (used to test exact resumption).
     on_step(step, model, lr): an optional hook called after each optimizer step (diagnostics).
+
+    With cfg.ema, the weights evaluated, saved and left in `model` at the end are the moving
+    average (the trained weights go to state.pt, to resume from).
     """
     cfg.validate()
     model.to(device)
@@ -352,6 +358,12 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         optimizer.load_state_dict(resume["optimizer"])
         torch.set_rng_state(resume["torch_rng"])
         step, best_val = int(resume["step"]), float(resume["best_val"])
+    averaged = None
+    if cfg.ema > 0:                            # the model as it stands is the average's start
+        averaged = ema_model(model, cfg.ema, started=resume is not None)
+        if resume is not None:                 # the run's saved weights are the average; these are trained
+            model.load_state_dict(resume["trained"])
+    scored = model if averaged is None else averaged.module    # evaluated and saved
     batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack)
     if resume is not None:
         batches.load_state_dict(resume)
@@ -371,10 +383,11 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             return
         if val is not None and val < best_val:
             best_val = val
-            run.save_weights(model, "best")
-        run.save_weights(model, "last")
+            run.save_weights(scored, "best")
+        run.save_weights(scored, "last")
+        trained = {} if averaged is None else {"trained": model.state_dict()}
         run.save_state({"step": torch.tensor(step), "best_val": torch.tensor(best_val),
-                        "optimizer": optimizer.state_dict(), **batches.state_dict(),
+                        "optimizer": optimizer.state_dict(), **batches.state_dict(), **trained,
                         "torch_rng": torch.get_rng_state(), "elapsed": torch.tensor(time.perf_counter() - t_start)})
 
     interrupted = False                       # Ctrl-C finishes the step, saves, and stops
@@ -404,6 +417,8 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             if on_step is not None:
                 on_step(step, model, lr)
             loss_sum += loss.detach()
@@ -427,8 +442,8 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             if step % cfg.eval_interval == 0 or step == cfg.max_steps:
                 t_eval = time.perf_counter()
                 if cfg.calibrate:
-                    calibrate_batchnorm(model, data.train, device)
-                val = evaluate(model, data.val, device)
+                    calibrate_batchnorm(scored, data.train, device)
+                val = evaluate(scored, data.val, device)
                 model.train()
                 bar.write(f"step {step:>7d} | val {val:.4f} nats/char ({val / math.log(2):.4f} bits)")
                 if run:
@@ -445,7 +460,21 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             signal.signal(signal.SIGINT, old_handler)
     if interrupted:
         checkpoint(step, None)
+    if averaged is not None:
+        model.load_state_dict(scored.state_dict())
     return {"step": step, "best_val": best_val, "interrupted": interrupted}
+
+
+def ema_model(model, decay: float, started: bool = False):
+    """Polyak averaging of the weights (Polyak & Juditsky 1992) with an exponential decay: a copy of
+    `model` whose weights and buffers, after each step's `update_parameters(model)`, become
+    decay * average + (1 - decay) * trained. Its first update copies the trained weights, unless
+    `started` (resuming: the copy already is the average)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    if started:
+        averaged.n_averaged.fill_(1)
+    return averaged
 
 
 @torch.no_grad()

@@ -66,13 +66,14 @@ def test_resume_is_exact(tmp_path, names, model_type, opts):
 
 @pytest.mark.parametrize("model_type", ["transformer", "bnmlp"])
 def test_ema_saves_the_average_and_trains_the_same(tmp_path, names, model_type):
-    """--ema: the weights saved, scored and returned are decay * average + (1 - decay) * trained
-    after each step (buffers too: BatchNorm's running statistics), starting from the first step's
-    weights; the trained weights follow the very same path as without it."""
+    """--ema: the weights saved, scored and returned are, after each step, d * average + (1 - d) *
+    trained (buffers too: BatchNorm's running statistics), from the initial weights, with d the
+    decay or (1 + step) / (10 + step) if lower (here until step 26); the trained weights follow
+    the very same path as without it."""
     data = build_dataset(names[:2000])
-    cfg = dict(max_steps=30, batch_size=16, lr=3e-3, eval_interval=30, log_interval=10)
+    cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=40, log_interval=10)
     model_opts = {"n_layer": 2, "n_embd": 16, "n_head": 2, "dropout": 0.1} if model_type == "transformer" else {}
-    decay = 0.9
+    decay = 0.75
 
     def fresh():
         torch.manual_seed(0)
@@ -80,14 +81,15 @@ def test_ema_saves_the_average_and_trains_the_same(tmp_path, names, model_type):
 
     plain = fresh()
     train(plain, data, TrainConfig(**cfg), progress=False)
-    average, trained = None, None
+    model, run = fresh(), RunDir(tmp_path / "r")
+    average, trained = dict(model.state_dict()), None
 
     def follow(step, model, lr):
         nonlocal average, trained
+        d = (1 + step) / (10 + step) if step < 26 else decay
         trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        average = trained if average is None else {k: decay * average[k] + (1 - decay) * v for k, v in trained.items()}
+        average = {k: d * average[k] + (1 - d) * v for k, v in trained.items()}
 
-    model, run = fresh(), RunDir(tmp_path / "r")
     train(model, data, TrainConfig(**cfg, ema=decay), run=run, progress=False, on_step=follow)
     for k, v in plain.state_dict().items():
         assert torch.equal(trained[k], v), k                     # the average does not touch training

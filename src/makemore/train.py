@@ -6,10 +6,12 @@ the device inside it except at log intervals (`.item()`), so a GPU never waits o
 
 from __future__ import annotations
 
+import copy
 import math
 import signal
 import time
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import torch
@@ -358,12 +360,12 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         optimizer.load_state_dict(resume["optimizer"])
         torch.set_rng_state(resume["torch_rng"])
         step, best_val = int(resume["step"]), float(resume["best_val"])
-    averaged = None
-    if cfg.ema > 0:                            # the model as it stands is the average's start
-        averaged = ema_model(model, cfg.ema, started=resume is not None)
-        if resume is not None:                 # the run's saved weights are the average; these are trained
+    average = None
+    if cfg.ema > 0:                            # starts as the model stands (resuming: the saved average)
+        average = copy.deepcopy(model).requires_grad_(False)
+        if resume is not None:                 # and these are the trained weights
             model.load_state_dict(resume["trained"])
-    scored = model if averaged is None else averaged.module    # evaluated and saved
+    scored = model if average is None else average             # evaluated and saved
     batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack)
     if resume is not None:
         batches.load_state_dict(resume)
@@ -385,7 +387,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             best_val = val
             run.save_weights(scored, "best")
         run.save_weights(scored, "last")
-        trained = {} if averaged is None else {"trained": model.state_dict()}
+        trained = {} if average is None else {"trained": model.state_dict()}
         run.save_state({"step": torch.tensor(step), "best_val": torch.tensor(best_val),
                         "optimizer": optimizer.state_dict(), **batches.state_dict(), **trained,
                         "torch_rng": torch.get_rng_state(), "elapsed": torch.tensor(time.perf_counter() - t_start)})
@@ -417,8 +419,8 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
+            if average is not None:
+                update_average(average, model, ema_decay(cfg.ema, step))
             if on_step is not None:
                 on_step(step, model, lr)
             loss_sum += loss.detach()
@@ -460,21 +462,27 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             signal.signal(signal.SIGINT, old_handler)
     if interrupted:
         checkpoint(step, None)
-    if averaged is not None:
-        model.load_state_dict(scored.state_dict())
+    if average is not None:
+        model.load_state_dict(average.state_dict())
     return {"step": step, "best_val": best_val, "interrupted": interrupted}
 
 
-def ema_model(model, decay: float, started: bool = False):
-    """Polyak averaging of the weights (Polyak & Juditsky 1992) with an exponential decay: a copy of
-    `model` whose weights and buffers, after each step's `update_parameters(model)`, become
-    decay * average + (1 - decay) * trained. Its first update copies the trained weights, unless
-    `started` (resuming: the copy already is the average)."""
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-    if started:
-        averaged.n_averaged.fill_(1)
-    return averaged
+def ema_decay(decay: float, step: int) -> float:
+    """The moving average's decay at a step: `decay`, but lower early on, (1 + step) / (10 + step)
+    (as TensorFlow's ExponentialMovingAverage with num_updates), so that a short run averages over
+    its own last steps instead of keeping its initial weights."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def update_average(average, model, decay: float):
+    """Polyak averaging (Polyak & Juditsky 1992) with an exponential decay: every weight and
+    buffer of `average` becomes decay * itself + (1 - decay) * the model's."""
+    for a, w in zip(chain(average.parameters(), average.buffers()), chain(model.parameters(), model.buffers())):
+        if a.is_floating_point():
+            a.lerp_(w, 1 - decay)
+        else:
+            a.copy_(w)
 
 
 @torch.no_grad()

@@ -105,6 +105,32 @@ def test_ema_saves_the_average_and_trains_the_same(tmp_path, names, model_type):
         TrainConfig(ema=1.0).validate()
 
 
+def test_ema_can_be_turned_on_or_off_on_resume(tmp_path, names):
+    """A run saved with an average resumes from its trained weights, not the average, also with
+    --ema 0; one saved without resumes with an average started there. Either way, the training
+    itself is the run without any average."""
+    data = build_dataset(names[:2000])
+    cfg = dict(max_steps=30, batch_size=16, lr=3e-3, eval_interval=10, log_interval=5)
+    model_opts = {"n_layer": 2, "n_embd": 16, "n_head": 2}
+
+    def fresh():
+        torch.manual_seed(0)
+        return build_model("transformer", data.vocab.size, data.max_len + 1, **model_opts)
+
+    full = fresh()
+    train(full, data, TrainConfig(**cfg), progress=False)
+    from safetensors.torch import load_model
+    for first, then in ((0.9, 0.0), (0.0, 0.9)):
+        run = RunDir(tmp_path / f"{first}-{then}")
+        train(fresh(), data, TrainConfig(**cfg, ema=first), run=run, progress=False, stop_at=17)
+        resumed, trained = fresh(), {}
+        load_model(resumed, str(run.weights_file("last")))
+        train(resumed, data, TrainConfig(**cfg, ema=then), run=run, progress=False, resume=run.load_state(),
+              on_step=lambda step, m, lr: trained.update({k: v.clone() for k, v in m.state_dict().items()}))
+        for k, v in full.state_dict().items():
+            assert torch.equal(trained[k], v), (first, then, k)
+
+
 def test_mlp_learns_names_fast(names_data):
     # the default AdamW recipe, shortened: val must already be well below the bigram's 2.45
     torch.manual_seed(0)

@@ -363,8 +363,8 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     average = None
     if cfg.ema > 0:                            # starts as the model stands (resuming: the saved average)
         average = copy.deepcopy(model).requires_grad_(False)
-        if resume is not None:                 # and these are the trained weights
-            model.load_state_dict(resume["trained"])
+    if resume is not None and "trained" in resume:   # saved with an average: these are the trained weights
+        model.load_state_dict(resume["trained"])
     scored = model if average is None else average             # evaluated and saved
     batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack)
     if resume is not None:

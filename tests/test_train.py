@@ -34,6 +34,12 @@ def test_metric_is_token_weighted(names_data):
     assert len(token_nll(m, d.val)) == 22655
 
 
+def seeded(model_type, data, **opts):
+    """A model built from the same initial weights at every call (so two runs can be compared)."""
+    torch.manual_seed(0)
+    return build_model(model_type, data.vocab.size, data.max_len + 1, **opts)
+
+
 @pytest.mark.parametrize("model_type,opts", [("mlp", {"bucket": 64}), ("nnbigram", {"bucket": 64}), ("rnn", {"bucket": 64}),
                                              ("rnn", {"bucket": 4}), ("rnn", {}), ("transformer", {"pack": True}),
                                              ("transformer", {"pack": True, "ema": 0.9}), ("bnmlp", {"ema": 0.8})])
@@ -46,8 +52,7 @@ def test_resume_is_exact(tmp_path, names, model_type, opts):
     model_opts = {"n_layer": 2, "n_embd": 16, "n_head": 2, "dropout": 0.1} if model_type == "transformer" else {}
 
     def fresh():
-        torch.manual_seed(0)
-        return build_model(model_type, data.vocab.size, data.max_len + 1, **model_opts)
+        return seeded(model_type, data, **model_opts)
 
     full = fresh()
     train(full, data, TrainConfig(**cfg), run=RunDir(tmp_path / "a"), progress=False)
@@ -76,8 +81,7 @@ def test_ema_saves_the_average_and_trains_the_same(tmp_path, names, model_type):
     decay = 0.75
 
     def fresh():
-        torch.manual_seed(0)
-        return build_model(model_type, data.vocab.size, data.max_len + 1, **model_opts)
+        return seeded(model_type, data, **model_opts)
 
     plain = fresh()
     train(plain, data, TrainConfig(**cfg), progress=False)
@@ -114,8 +118,7 @@ def test_ema_can_be_turned_on_or_off_on_resume(tmp_path, names):
     model_opts = {"n_layer": 2, "n_embd": 16, "n_head": 2}
 
     def fresh():
-        torch.manual_seed(0)
-        return build_model("transformer", data.vocab.size, data.max_len + 1, **model_opts)
+        return seeded("transformer", data, **model_opts)
 
     full = fresh()
     train(full, data, TrainConfig(**cfg), progress=False)

@@ -4,7 +4,7 @@ each time; test is only reported).
 
     python benchmarks/best.py                  # trains (about 15 minutes on 2 cores), then evaluates
     python benchmarks/best.py --run runs/best  # evaluate a finished `makemore best` directory
-    python benchmarks/best.py --table          # only rewrite the README table from the JSON
+    python benchmarks/best.py --table          # only rewrite the docs table from the JSON
 """
 
 from __future__ import annotations
@@ -21,23 +21,21 @@ from common import machine, parser, publish  # noqa: E402
 
 
 def evaluate_members(run_dir: Path) -> dict:
-    from makemore.checkpoint import RunDir, load_model_from_run, read_run_words, run_vocab
-    from makemore.data import build_dataset
+    from makemore.evaluation import token_nll
     from makemore.models.ensemble import fit_weights, mixture_nll
-    from makemore.train import token_nll
-    ens = RunDir(run_dir).read_config()
+    from makemore.runs import load_run
+    run = load_run(run_dir, weights=None)
+    ens, data = run.config, run.data
     names = [Path(m).name for m in ens["members"]]
-    cfg0 = ens["data"]
-    data = build_dataset(read_run_words(ens), cfg0["split_seed"], vocab=run_vocab(ens), max_len=cfg0["max_len"])
     nll = {"val": [], "test": []}
     members = []
     for name, rel in zip(names, ens["members"]):
-        member = RunDir(Path(run_dir) / rel)
-        model, cfg = load_model_from_run(member)
+        member = load_run(Path(run_dir) / rel)
+        model = member.model
         for s in nll:
             nll[s].append(token_nll(model, data.split(s)))
-        recs = [r for r in member.read_metrics() if "elapsed" in r]
-        members.append({"name": name, "type": cfg["type"], "params": sum(p.numel() for p in model.parameters()),
+        recs = [r for r in member.metrics if "elapsed" in r]
+        members.append({"name": name, "type": member.type, "params": sum(p.numel() for p in model.parameters()),
                         "val": nll["val"][-1].mean().item(), "test": nll["test"][-1].mean().item(),
                         "train_s": recs[-1]["elapsed"] if recs else None})
     val, test = torch.stack(nll["val"]), torch.stack(nll["test"])               # (M, N)
@@ -78,14 +76,13 @@ def main():
         ap.error("--run needs --wall (the measured wall time of that `makemore best`)")
 
     def measure():
-        from makemore.cli import main as cli
+        import makemore as mm
         with tempfile.TemporaryDirectory() as tmp:
             run_dir, wall = args.run, args.wall
             if run_dir is None:
                 run_dir = Path(tmp) / "best"
                 t0 = time.perf_counter()
-                if cli(["best", "-o", str(run_dir)]) != 0:
-                    raise SystemExit("makemore best failed")
+                mm.best(run_dir)
                 wall = time.perf_counter() - t0
             return {**evaluate_members(run_dir), "wall_s": wall, "machine": machine()}
     publish("best", table, None if args.table else measure)

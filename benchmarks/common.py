@@ -1,4 +1,4 @@
-"""Shared by the benchmark scripts: the machine line, README sections, JSON results."""
+"""Shared by the benchmark scripts: the machine line, the sections of docs/results.md, JSON results."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
+RESULTS_MD = ROOT / "docs" / "results.md"      # the measured tables, one marked section per benchmark
 
 
 def machine() -> str:
@@ -40,41 +41,40 @@ def save_results(name: str, results: dict) -> None:
 def parser(doc: str) -> argparse.ArgumentParser:
     """A benchmark's command line: its docstring as help, and --table."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--table", action="store_true", help="only rewrite the README table from the saved JSON")
+    ap.add_argument("--table", action="store_true", help="only rewrite the table in docs/results.md from the saved JSON")
     return ap
 
 
 def publish(name: str, table, measure=None) -> dict:
     """Every benchmark's last step: the results of `measure()`, saved as results/NAME.json (or,
-    with measure None, as for --table, the saved ones), rendered by `table` into the README
-    section NAME and printed."""
+    with measure None, as for --table, the saved ones), rendered by `table` into the section NAME
+    of docs/results.md and printed."""
     if measure is None:
         results = load_results(name)
     else:
         results = measure()
         save_results(name, results)
     markdown = table(results)
-    write_readme_section(name, markdown)
+    write_results_section(name, markdown)
     print(markdown)
     return results
 
 
 def _section(text: str, name: str) -> re.Match:
-    """Where README section NAME is: group 1 is the text between its two markers."""
+    """Where section NAME is in `text`: group 1 is the text between its two markers."""
     m = re.search(re.escape(f"<!-- {name}:start -->") + "(.*?)" + re.escape(f"<!-- {name}:end -->"), text, flags=re.S)
     if m is None:
-        raise SystemExit(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> section")
+        raise SystemExit(f"docs/results.md has no <!-- {name}:start --> ... <!-- {name}:end --> section")
     return m
 
 
-def readme_section(name: str) -> str:
-    """The text of README section NAME, without the markers."""
-    return _section((ROOT / "README.md").read_text(), name).group(1).strip()
+def results_section(name: str) -> str:
+    """The text of section NAME of docs/results.md, without the markers."""
+    return _section(RESULTS_MD.read_text(), name).group(1).strip()
 
 
-def write_readme_section(name: str, markdown: str) -> None:
-    """Replace the text between <!-- name:start --> and <!-- name:end --> in README.md."""
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+def write_results_section(name: str, markdown: str) -> None:
+    """Replace the text between <!-- name:start --> and <!-- name:end --> in docs/results.md."""
+    text = RESULTS_MD.read_text()
     m = _section(text, name)
-    readme.write_text(text[:m.start(1)] + f"\n{markdown.strip()}\n" + text[m.end(1):])
+    RESULTS_MD.write_text(text[:m.start(1)] + f"\n{markdown.strip()}\n" + text[m.end(1):])

@@ -12,7 +12,7 @@ converged, it reports the spread of one such estimate and the lowest of K, the f
 would print and keep.
 
     python benchmarks/makemore_metric.py --run runs/tf runs/tf-medium   # finished `makemore train` runs
-    python benchmarks/makemore_metric.py --table           # only rewrite the README table from the JSON
+    python benchmarks/makemore_metric.py --table           # only rewrite the docs table from the JSON
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ EVALS = (1, 10, 20, 50)                          # evaluations of a converged mo
 
 def per_name_nll(run_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """(summed NLL, targets) of every val and test name, in nats."""
-    from makemore.checkpoint import RunDir, load_model_from_run, read_run_words, run_vocab
-    from makemore.data import build_dataset
-    from makemore.train import token_nll
-    run = RunDir(run_dir)
-    model, cfg = load_model_from_run(run)
-    data = build_dataset(read_run_words(cfg), cfg["data"]["split_seed"], vocab=run_vocab(cfg), max_len=cfg["data"]["max_len"])
+    from makemore.evaluation import token_nll
+    from makemore.runs import load_run
+    run = load_run(run_dir)
+    model, data = run.model, run.data
     sums, counts = [], []
     for split in (data.val, data.test):
         n = (split.Y != -1).sum(1)                                               # (N,) targets per name
@@ -91,10 +89,10 @@ def main():
         ap.error("--run RUN_DIR [RUN_DIR ...] is needed (or --table)")
 
     def measure():
-        from makemore.checkpoint import RunDir
+        from makemore.runs import load_run
         models = []
         for run in args.run:
-            cfg = RunDir(run).read_config()
+            cfg = load_run(run, weights=None).config
             r = replay(*per_name_nll(run), args.trials)
             r["model"] = f"`{cfg['type']}` {cfg.get('preset')}"
             models.append(r)

@@ -1,8 +1,8 @@
 """The n-gram table explodes and starves as n grows: val NLL and table size for n = 2..6 with add-1
-and interpolated Kneser-Ney smoothing. Writes the README's n-gram table and results/ngram.json.
+and interpolated Kneser-Ney smoothing. Writes the n-gram table of docs/results.md and results/ngram.json.
 
     python benchmarks/ngram.py             # fits the 10 tables (about a minute)
-    python benchmarks/ngram.py --table     # only rewrite the README table from the JSON
+    python benchmarks/ngram.py --table     # only rewrite the docs table from the JSON
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from common import machine, parser, publish  # noqa: E402
 def measure() -> dict:
     from makemore.data import build_dataset, read_words
     from makemore.models import build_model
-    from makemore.train import evaluate
+    from makemore.evaluation import evaluate
     data = build_dataset(read_words())
     results = {}
     for n in range(2, 7):

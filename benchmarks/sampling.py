@@ -3,7 +3,7 @@ re-run of the forward over the whole prefix at every step, in one process, A/B i
 
     python benchmarks/sampling.py                    # trains a default Transformer briefly first
     python benchmarks/sampling.py --run runs/names   # or samples from a trained run
-    python benchmarks/sampling.py --table            # only rewrite the README table from the JSON
+    python benchmarks/sampling.py --table            # only rewrite the docs table from the JSON
 
 Both paths draw the same items from the same seed (the tests check this), so the comparison is of
 speed alone. Targets for 10,000 items from the default Transformer on 2 CPU cores: at least
@@ -24,12 +24,9 @@ from common import load_results, machine, parser, publish  # noqa: E402
 
 def trained_run(tmp: str, steps: int) -> Path:
     """A default Transformer trained for a few steps: enough for items of realistic length."""
-    from makemore.cli import main
+    import makemore as mm
     out = Path(tmp) / "transformer"
-    code = main(["train", "-o", str(out), "--type", "transformer", "--max-steps", str(steps),
-                 "--eval-interval", str(steps), "--no-progress", "--samples", "0"])
-    if code != 0:
-        raise SystemExit(f"makemore train exited {code}")
+    mm.create_run(out, type="transformer", max_steps=steps, eval_interval=steps).train(progress=False)
     return out
 
 
@@ -41,11 +38,11 @@ def time_path(model, vocab, max_len, n, batch_size, cached, seed) -> tuple[float
 
 
 def measure(run_dir: Path, n: int, batch_size: int, rounds: int) -> dict:
-    from makemore.checkpoint import RunDir, load_model_from_run, run_vocab
+    from makemore.runs import load_run
     from makemore.sampling import default_batch_size
-    run = RunDir(run_dir)
-    model, cfg = load_model_from_run(run)
-    vocab, max_len = run_vocab(cfg), cfg["data"]["max_len"]
+    run = load_run(run_dir)
+    model, cfg = run.model, run.config
+    vocab, max_len = run.vocab, run.max_len
     batch_size = batch_size or default_batch_size(max_len)                  # as `makemore sample` does
     time_path(model, vocab, max_len, 1000, batch_size, True, 0)             # warm up both paths
     time_path(model, vocab, max_len, 1000, batch_size, False, 0)

@@ -1,8 +1,8 @@
 """Scale: read, validate and encode 10k / 100k / 1M-line inputs; training step time and evaluation
 time at each size. Each size runs in a fresh process, so its peak memory is its own.
 
-    python benchmarks/scale.py              # measure, print, write the README table and JSON
-    python benchmarks/scale.py --table      # only rewrite the README table from the JSON
+    python benchmarks/scale.py              # measure, print, write the docs table and JSON
+    python benchmarks/scale.py --table      # only rewrite the docs table from the JSON
 
 The inputs are synthesised from names.txt: each line joins the start of one name to the end of
 another (so lengths and letters look like names), written once into a temporary directory.
@@ -49,7 +49,9 @@ def child(path: Path) -> dict:
     import torch
     from makemore.data import build_dataset, read_words
     from makemore.models import build_model
-    from makemore.train import Batches, TrainConfig, evaluate, make_optimizer, batch_loss
+    from makemore.batches import Batches
+    from makemore.evaluation import evaluate
+    from makemore.train import TrainConfig, make_optimizer
     torch.manual_seed(0)
     before = rss_mib()
     t0 = time.perf_counter()
@@ -67,7 +69,7 @@ def child(path: Path) -> dict:
         t = time.perf_counter()
         for _ in range(n):
             x, y, _ = batches.sample(32)
-            loss = batch_loss(model, x, y)
+            loss = model.loss(x, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

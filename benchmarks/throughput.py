@@ -11,8 +11,8 @@ row switches one lever to what `makemore train` does; "packed rows" is our Trans
 rows (the recurrent nets' way). The speedup is the median over rounds of the baseline's time over
 the row's time in the same round (paired, so that the machine's drift between rounds cancels).
 
-    python benchmarks/throughput.py            # measure, print, write the README table and JSON
-    python benchmarks/throughput.py --table    # only rewrite the README table from the JSON
+    python benchmarks/throughput.py            # measure, print, write the docs table and JSON
+    python benchmarks/throughput.py --table    # only rewrite the docs table from the JSON
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ class Trainer:
     def __init__(self, data, settings, batch_size, lr, weight_decay, seed=0):
         from makemore.models import build_model
         from makemore.models.transformer import MLP, CausalSelfAttention
-        from makemore.train import Batches, TrainConfig, make_optimizer
+        from makemore.batches import Batches
+        from makemore.train import TrainConfig, make_optimizer
         self.s = settings
         torch.manual_seed(seed)
         self.model = build_model("transformer", data.vocab.size, data.max_len + 1)  # makemore's size: 4L/4H/64

@@ -10,7 +10,7 @@ Transformer (4 layers, 4 heads, n_embd 64) trained two ways on the same machine,
 
     python benchmarks/time_to_quality.py            # about 20 minutes: the baseline is slow
     python benchmarks/time_to_quality.py --keep-baseline   # rerun ours only, keep the saved baseline
-    python benchmarks/time_to_quality.py --table    # only rewrite the README table from the JSON
+    python benchmarks/time_to_quality.py --table    # only rewrite the docs table from the JSON
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ TARGET = 2.00
 
 
 def baseline(data, max_minutes: float) -> dict:
-    from makemore.train import evaluate
+    from makemore.evaluation import evaluate
     from throughput import LEVERS, Trainer
     settings = LEVERS[0][2]                                  # the baseline row
     t = Trainer(data, settings, batch_size=32, lr=5e-4, weight_decay=0.01, seed=1337)
@@ -47,14 +47,11 @@ def baseline(data, max_minutes: float) -> dict:
 
 
 def ours() -> dict:
-    from makemore.checkpoint import RunDir
-    from makemore.cli import main
+    import makemore as mm
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "run"
-        if main(["train", "-o", str(out), "--type", "transformer", "--preset", "small", "--no-progress",
-                 "--samples", "0"]) != 0:
-            raise SystemExit("makemore train failed")
-        recs = RunDir(out).read_metrics()
+        run = mm.create_run(Path(tmp) / "run", type="transformer", preset="small")
+        run.train(progress=False)
+        recs = run.metrics
     curve = [{"step": r["step"], "val": r["val"], "elapsed": r["elapsed"]} for r in recs if "elapsed" in r]
     hit = next((c for c in curve if c["val"] <= TARGET), None)
     return {"curve": curve, "seconds": hit["elapsed"] if hit else None, "steps": hit["step"] if hit else None,

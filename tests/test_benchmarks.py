@@ -1,5 +1,5 @@
-"""The README's measured tables are the benchmarks' saved results, as the script that measured
-them renders them: no table is edited by hand, none is left behind its JSON."""
+"""The measured tables in docs/results.md are the benchmarks' saved results, as the script that
+measured them renders them: no table is edited by hand, none is left behind its JSON."""
 
 import importlib.util
 from pathlib import Path
@@ -23,6 +23,6 @@ def test_every_benchmark_has_saved_results():
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_readme_table_is_the_saved_results(name):
+def test_results_table_is_the_saved_results(name):
     common = load("common")
-    assert load(name).table(common.load_results(name)).strip() == common.readme_section(name)
+    assert load(name).table(common.load_results(name)).strip() == common.results_section(name)

@@ -148,7 +148,7 @@ def test_existing_runs_are_protected(tmp_path, small_file, capsys):
     other = tmp_path / "other.txt"
     other.write_text("xyz\nqqq\nwww\n" * 5)
     err = _bad(capsys, tmp_path, "train", "-i", other, "-o", d, "--resume")
-    assert "no run to resume" in err  # count runs keep no optimizer state
+    assert "vocabulary differs" in err
     assert {f.name: f.read_bytes() for f in d.iterdir()} == before
 
     m = tmp_path / "mlp"
@@ -168,6 +168,21 @@ def test_existing_runs_are_protected(tmp_path, small_file, capsys):
     err = _bad(capsys, tmp_path, "eval", "-o", tmp_path / "nothing")
     assert "not a run directory" in err
     assert {f.name: f.read_bytes() for f in m.iterdir()} == before
+
+
+def test_force_removes_what_the_old_run_left(tmp_path, small_file, capsys):
+    """--force clears the old run's updates.json (which `diagnose` would read) and any temporary
+    file a kill left behind."""
+    d = tmp_path / "run"
+    base = ["train", "-i", small_file, "-o", d, "--type", "mlp", "--max-steps", 10, "--eval-interval", 10,
+            "--no-progress", "--samples", 0]
+    assert run(capsys, *base, "--track-updates", 5)[0] == 0 and (d / "updates.json").exists()
+    (d / ".model.safetensors.abc123.tmp").write_bytes(b"left by a kill")
+    assert run(capsys, *base, "--force")[0] == 0
+    assert not (d / "updates.json").exists() and not list(d.glob(".*.tmp"))
+    code, out, err = run(capsys, "diagnose", "-o", d, "--json", "--png", tmp_path / "d.png")
+    assert code == 0, err
+    assert json.loads(out)["updates"] is None
 
 
 def test_python_m_and_help():
@@ -212,7 +227,7 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path, small_file):
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "Traceback" not in err and "--resume" in err
-    from makemore.checkpoint import RunDir
+    from makemore.runs import RunDir
     state = RunDir(d).load_state()
     assert 0 < int(state["step"]) < 1000000
     code = main(["train", "-o", str(d), "--resume", "--max-steps", str(int(state["step"]) + 20), "--no-progress",

@@ -4,7 +4,8 @@ import torch
 
 from makemore.data import Split, encode_words
 from makemore.models import build_model
-from makemore.train import TrainConfig, evaluate, train
+from makemore.evaluation import evaluate
+from makemore.train import TrainConfig, train
 
 
 def test_bigram_all_names_lecture_number(names, names_data):

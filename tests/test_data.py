@@ -8,6 +8,7 @@ import torch
 from makemore.data import (BOUNDARY, DataError, Split, Vocab, build_dataset, context_windows, dedupe_words,
                            encode_words, read_words, split_words)
 
+from makemore.errors import UsageError
 
 def test_bundled_names(names):
     assert len(names) == 32033
@@ -109,7 +110,7 @@ def test_bad_input_names_the_problem(tmp_path, content, pattern):
 def test_unknown_encoding(tmp_path):
     p = tmp_path / "w.txt"
     p.write_text("a\n")
-    with pytest.raises(DataError, match="unknown encoding"):
+    with pytest.raises(UsageError, match="unknown encoding"):
         read_words(p, encoding="klingon-8")
 
 

@@ -9,9 +9,10 @@ import torch
 
 from makemore.cli import main
 from makemore.data import build_dataset
-from makemore.diagnostics import (UpdateTracker, expected_initial_loss, grad_data_ratio, inspect, lr_sweep, saturation,
-                                  smooth, update_ratio)
+from makemore.diagnostics import UpdateTracker, grad_data_ratio, histogram, inspect, lr_sweep, saturation, smooth, update_ratio
+from makemore.evaluation import uniform_loss
 from makemore.models import build_model
+from makemore.train import TrainConfig, train
 
 
 def test_statistics_on_known_tensors():
@@ -19,9 +20,11 @@ def test_statistics_on_known_tensors():
     assert saturation(t) == pytest.approx(3 / 8 * 100)          # 0.98, -0.99, 1.0; 0.97 is not above
     g, d = torch.tensor([1.0, -1.0, 1.0, -1.0]), torch.tensor([10.0, -10.0, 10.0, -10.0])
     assert grad_data_ratio(g, d) == pytest.approx(0.1)
-    assert update_ratio(0.01, g, d) == pytest.approx(-3.0)      # std(0.01 g) / std(d) = 1e-3
-    assert expected_initial_loss(27) == pytest.approx(3.2958, abs=1e-4)
+    assert update_ratio(0.01 * g, d) == pytest.approx(-3.0)     # std(0.01 g) / std(d) = 1e-3
+    assert uniform_loss(27) == pytest.approx(3.2958, abs=1e-4)
     assert smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
+    h = histogram(torch.tensor([0.0, 0.0, 0.0, 1.0]), bins=2)      # a fraction per bin, not a density
+    assert h["fraction"] == pytest.approx([0.75, 0.25]) and sum(h["fraction"]) == pytest.approx(1.0)
 
 
 def test_inspect_sees_every_tanh_and_matrix(names_data):
@@ -39,15 +42,43 @@ def test_inspect_sees_every_tanh_and_matrix(names_data):
     assert inspect(m, ctx[:64].long(), y[:64].long())["tanh"][0]["saturated_pct"] > 50
 
 
-def test_update_tracker(names):
-    from makemore.train import TrainConfig, train
+class Recorder:
+    """An on_step hook that keeps every matrix as it stands after each step, and its gradient."""
+
+    def __init__(self, model):
+        self.after, self.grads = [dict(self._mats(model))], []
+
+    @staticmethod
+    def _mats(model):
+        return {n: p.detach().clone() for n, p in model.named_parameters() if n in ("hidden.weight", "out.weight")}
+
+    def __call__(self, step, model, lr):
+        self.after.append(self._mats(model))
+        self.grads.append({n: p.grad.detach().clone() for n, p in model.named_parameters() if n in self.after[0]})
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_update_tracker_measures_the_real_change(names, optimizer):
+    """The ratio is std(change of the weights in the step) / std(weights before it): under SGD that
+    change is lr * grad (the lecture's formula); under AdamW it is AdamW's own step, not lr * grad."""
     data = build_dataset(names[:500])
+    torch.manual_seed(0)
     m = build_model("mlp", data.vocab.size, data.max_len + 1)
-    tr = UpdateTracker(m, every=5)
-    train(m, data, TrainConfig(max_steps=20, optimizer="sgd", lr=0.1, eval_interval=20), progress=False, on_step=tr)
+    tr, rec = UpdateTracker(m, every=5), Recorder(m)
+    cfg = TrainConfig(max_steps=20, optimizer=optimizer, lr=0.1 if optimizer == "sgd" else 3e-3, schedule="constant",
+                      weight_decay=0.0, eval_interval=20)
+    train(m, data, cfg, progress=False, on_step=lambda *a: (tr(*a), rec(*a)))
     assert tr.steps == [0, 5, 10, 15]
     assert set(tr.ratios) == {"hidden.weight", "out.weight"}
-    assert all(-6 < r < 0 for rs in tr.ratios.values() for r in rs)
+    for i, step in enumerate(tr.steps):
+        for n in tr.ratios:
+            before, after = rec.after[step][n], rec.after[step + 1][n]
+            assert tr.ratios[n][i] == pytest.approx(update_ratio(after - before, before), abs=1e-6)
+            by_grad = update_ratio(cfg.lr * rec.grads[step][n], before)
+            if optimizer == "sgd":
+                assert tr.ratios[n][i] == pytest.approx(by_grad, abs=1e-4)
+            elif step > 0:
+                assert abs(tr.ratios[n][i] - by_grad) > 0.1       # Adam's normalized step is not lr * grad
 
 
 def test_lr_sweep_range_and_suggestion(names):
@@ -113,7 +144,6 @@ def test_figures_from_a_run(tmp_path, small_file, capsys):
 
 
 def test_init_check_warns_on_an_overconfident_output_layer(names, capsys):
-    from makemore.train import TrainConfig, train
     data = build_dataset(names[:500])
     torch.manual_seed(0)
     m = build_model("mlp", data.vocab.size, data.max_len + 1)
@@ -125,7 +155,7 @@ def test_init_check_warns_on_an_overconfident_output_layer(names, capsys):
         m2.out.weight.mul_(30)
     train(m2, data, TrainConfig(max_steps=1), progress=True)
     assert "warning: the initial loss is" in capsys.readouterr().out
-    assert math.isfinite(expected_initial_loss(2))
+    assert math.isfinite(uniform_loss(2))
 
 
 def test_diagnose_bnmlp_and_wavenet_lecture_experiment(tmp_path, small_file, capsys):

@@ -86,8 +86,8 @@ def test_ensemble_command(tmp_path, small_file, capsys):
 
 def test_best_trains_members_side_by_side_then_mixes(tmp_path, small_file, capsys, monkeypatch):
     from makemore import presets
-    monkeypatch.setattr(presets, "BEST", {"mlp": ["--type", "mlp", "--max-steps", "150", "--eval-interval", "50"],
-                                          "ngram": ["--type", "ngram", "--n", "3"]})
+    monkeypatch.setattr(presets, "BEST", {"mlp": dict(type="mlp", max_steps=150, eval_interval=50),
+                                          "ngram": dict(type="ngram", n=3)})
     code, out, err = run(capsys, "best", "-o", tmp_path / "best", "-i", small_file, "--jobs", 2)
     assert code == 0, err
     assert "mlp" in out and "ngram" in out and "ensemble" in out
@@ -97,6 +97,7 @@ def test_best_trains_members_side_by_side_then_mixes(tmp_path, small_file, capsy
     code, out, _ = run(capsys, "eval", "-o", tmp_path / "best", "--json")
     assert code == 0 and json.loads(out)["val"] == pytest.approx(cfg["val"], abs=1e-5)
     assert run(capsys, "best", "-o", tmp_path / "best", "-i", small_file)[0] == 2          # protected without --force
-    monkeypatch.setattr(presets, "BEST", {"bad": ["--type", "mlp", "--n-head", "2"]})
+    monkeypatch.setattr(presets, "BEST", {"bad": dict(type="mlp", n_head=2)})      # checked before any member trains
     code, _, err = run(capsys, "best", "-o", tmp_path / "b2", "-i", small_file)
-    assert code == 2 and "bad failed" in err
+    assert code == 2 and "best: bad: option --n-head does not apply to --type mlp" in err
+    assert not (tmp_path / "b2").exists()

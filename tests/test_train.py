@@ -6,10 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from makemore.checkpoint import RunDir
+from makemore.runs import RunDir
 from makemore.data import build_dataset
 from makemore.models import build_model
-from makemore.train import TrainConfig, evaluate, lr_at, token_nll, train
+from makemore.evaluation import evaluate, token_nll
+from makemore.train import TrainConfig, lr_at, train
 
 
 def test_lr_schedules():
@@ -163,7 +164,7 @@ def test_checkpoints_and_metrics(tmp_path, names):
 def test_batches_are_cut_to_the_longest_item(names_data, model_type):
     """Sequence batches drop the all-padding columns past the longest item drawn; the loss is
     the same as over the full padded rows."""
-    from makemore.train import Batches, batch_loss
+    from makemore.batches import Batches
     torch.manual_seed(0)
     model = build_model(model_type, names_data.vocab.size, names_data.max_len + 1)
     batches = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(0))
@@ -175,14 +176,14 @@ def test_batches_are_cut_to_the_longest_item(names_data, model_type):
     X, Y = names_data.train.X[ix].long(), names_data.train.Y[ix].long()
     assert torch.equal(X[:, :x.size(1)], x) and (Y[:, x.size(1):] == -1).all()
     model.eval()
-    assert torch.allclose(batch_loss(model, x, y), batch_loss(model, X, Y), atol=1e-6)
+    assert torch.allclose(model.loss(x, y), model.loss(X, Y), atol=1e-6)
 
 
 def test_bucketed_batches_draw_uniformly_with_little_padding(names_data):
     """A pool of length-sorted batches holds exactly the items a plain uniform draw of the same
     size would, each batch served once; each batch is cut to its longest item, and far less of
     it is padding than in random batches."""
-    from makemore.train import Batches
+    from makemore.batches import Batches
     model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=1, n_embd=8, n_head=2)
     K, B = 16, 32
     bucketed = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(3), bucket=K)
@@ -208,7 +209,7 @@ def test_pack_rows_places_every_item_without_overlap(L):
     """Best-fit decreasing: every item in one row, no two overlapping, none past the row's end,
     and few rows: within the bin-packing guarantee of 11/9 of the optimum + 1, itself at least
     the total length over L (names-like lengths, 1 to 16, mostly 5 to 9)."""
-    from makemore.train import pack_rows
+    from makemore.batches import pack_rows
     g = torch.Generator().manual_seed(L)
     for B in (1, 32, 512):
         lengths = (torch.randn(B, generator=g) * 2.5 + 7).round().clamp(1, min(16, L)).long().tolist()
@@ -227,7 +228,7 @@ def test_packed_batch_is_the_plain_batch(names_data, rope):
     """A packed batch holds the same items as a plain one drawn from the same generator state, in
     fewer positions; through the Transformer, every target gets the same logits as in its own row,
     so the loss and every gradient are the plain batch's (rotary positions too: each item's own)."""
-    from makemore.train import Batches, batch_loss
+    from makemore.batches import Batches
     torch.manual_seed(0)
     model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=2, n_embd=16, n_head=2,
                         rope=rope)
@@ -249,7 +250,7 @@ def test_packed_batch_is_the_plain_batch(names_data, rope):
         grads = []
         for batch in ((x, y, extra), (X, Y, {})):
             model.zero_grad()
-            loss = batch_loss(model, batch[0], batch[1], **batch[2])
+            loss = model.loss(batch[0], batch[1], **batch[2])
             loss.backward()
             grads.append([p.grad.clone() for p in model.parameters()])
         for a, b in zip(*grads):
@@ -257,7 +258,7 @@ def test_packed_batch_is_the_plain_batch(names_data, rope):
 
 
 def test_packing_is_for_the_transformer_only(names_data):
-    from makemore.train import Batches
+    from makemore.batches import Batches
     lstm = build_model("lstm", names_data.vocab.size, names_data.max_len + 1)
     with pytest.raises(ValueError, match="--pack applies to models that attend within packed rows"):
         Batches(names_data.train, lstm, "cpu", torch.Generator(), pack=True)
@@ -270,7 +271,7 @@ def test_bucketed_loss_weighs_every_target_alike(names_data):
     """Weighed by Batches.weigh, a length-sorted batch's loss is its targets' summed NLL over the
     average targets of a batch: a target of a short item counts as much as one of a long item
     (the plain batch mean would count it more)."""
-    from makemore.train import Batches, batch_loss
+    from makemore.batches import Batches
     torch.manual_seed(0)
     model = build_model("transformer", names_data.vocab.size, names_data.max_len + 1, n_layer=1, n_embd=8, n_head=2)
     batches = Batches(names_data.train, model, "cpu", torch.Generator().manual_seed(0), bucket=8)
@@ -278,7 +279,7 @@ def test_bucketed_loss_weighs_every_target_alike(names_data):
     counts = []
     for _ in range(8):
         x, y, _ = batches.sample(B)
-        scaled = batches.weigh(batch_loss(model, x, y), y, B)
+        scaled = batches.weigh(model.loss(x, y), y, B)
         logits, _ = model(x)
         nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-1, reduction="sum")
         assert scaled.item() == pytest.approx(nll.item() / (B * batches.tokens_per_row), rel=1e-5)
@@ -292,14 +293,14 @@ def test_calibrated_batchnorm_holds_the_training_set_statistics(names_data, mode
     over the whole training split, as an eval-mode pass over all of it (one batch) sees them:
     the later layers measured on inputs normalized by the calibrated earlier ones."""
     from makemore.models.layers import BatchNorm1d
-    from makemore.train import calibrate_batchnorm
+    from makemore.evaluation import calibrate_batchnorm
     data = build_dataset(names_data.train.words[:1500])
     torch.manual_seed(0)
     m = build_model(model_type, data.vocab.size, data.max_len + 1)
     train(m, data, TrainConfig(max_steps=30, batch_size=32, lr=0.05, optimizer="sgd", eval_interval=30), progress=False)
     norms = [l for l in m.modules() if isinstance(l, BatchNorm1d)]
     before = [bn.running_mean.clone() for bn in norms]
-    assert calibrate_batchnorm(m, data.train, chunk=1000) == len(norms) >= 1     # in several chunks
+    assert calibrate_batchnorm(m, data.train, budget=1000 * 4 * 27) == len(norms) >= 1     # in several chunks
     seen = []
     hooks = [bn.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].reshape(-1, inp[0].size(-1))))
              for bn in norms]
@@ -342,5 +343,5 @@ def test_token_nll_is_in_order(names_data, model_type):
     y = s.Y.long()
     ref = F.cross_entropy(logits.flatten(0, 1).double(), y.flatten(), ignore_index=-1, reduction="none")
     ref = ref[y.flatten() != -1]
-    got = token_nll(m, s, chunk_tokens=4096)                                     # many chunks
+    got = token_nll(m, s, budget=4096 * 4 * 27)                                     # many chunks
     torch.testing.assert_close(got, ref, atol=1e-5, rtol=0)

@@ -20,13 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import DataError, UsageError
+
 BOUNDARY = 0           # index of the item boundary token
 BOUNDARY_SHOWN = "."   # how the boundary is displayed
 BUNDLED = "bundled:names.txt"
-
-
-class DataError(ValueError):
-    """Bad input. The command line prints it as one line and exits with status 2."""
 
 
 def bundled_names() -> Path:
@@ -44,9 +42,9 @@ def read_words(path: str | Path | None = None, encoding: str = "utf-8", max_len:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}") from None
+        raise UsageError(f"--encoding: unknown encoding {encoding!r}") from None
     if max_len < 1:
-        raise DataError(f"--max-len must be at least 1, got {max_len}")
+        raise UsageError(f"--max-len must be at least 1, got {max_len}")
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.is_dir():

@@ -128,10 +128,22 @@ def embeddings_plot(points, labels: list[str], path, title: str) -> Path:
     return _save(fig, path)
 
 
+def loss_summary(curves: list) -> str:
+    """One line per run of `loss_curves`' input: the last training loss and the best val."""
+    lines = []
+    for name, records in curves:
+        val = [r for r in records if "val" in r and not r.get("final")]
+        best = min(val, key=lambda r: r["val"]) if val else None
+        last = [r for r in records if "loss" in r]
+        lines.append((f"{name}: last train loss {last[-1]['loss']:.4f} at step {last[-1]['step']:,}" if last else name)
+                     + (f" | best val {best['val']:.4f} at step {best['step']:,}" if best else ""))
+    return "\n".join(lines)
+
+
 def _hist_panel(ax, items, key, title, label_key):
     for it in items:
         h = it[key]
-        ax.plot(h["centers"], h["density"], label=it[label_key])
+        ax.plot(h["centers"], h["fraction"], label=it[label_key])
     ax.set_title(title)
     if items:
         ax.legend(fontsize=7)
@@ -151,7 +163,7 @@ def diagnose_plot(stats: dict, updates: dict | None, path) -> Path:
             ax.plot(updates["steps"], ratios, label=name)
         ax.axhline(-3, color="k", ls="--", label="-3")
         ax.set_xlabel("step")
-        ax.set_ylabel("log10(std(lr·grad) / std(data))")
+        ax.set_ylabel("log10(std(update) / std(data))")
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "update:data ratios are recorded while training\nwith `makemore train --track-updates`",

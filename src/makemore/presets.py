@@ -1,9 +1,48 @@
-"""Training settings by model type, as plain dicts over TrainConfig's fields.
+"""Every default, as plain data, and the one function that turns a request into saved configs.
 
-TRAIN[type] are the defaults of `makemore train --type TYPE` (chosen for wall time on a laptop CPU);
-LECTURE[type] reproduce the "building makemore" lectures' recipes with `--recipe lecture`.
-Model sizes live with each model class as MODEL_CLASS.PRESETS (`--preset NAME`).
+DEFAULT_TYPE         the model `makemore train` trains when --type is not given
+MODEL_PRESETS[type]  named model sizes (`--preset NAME`); a type's `default` applies when none is named
+TRAIN[type]          training defaults of each type (chosen for wall time on a laptop CPU)
+LECTURE[type]        the "building makemore" lectures' own recipes (`--recipe lecture`)
+BEST                 the members of `makemore best`, each a set of train options
+resolve()            type + preset + recipe + explicit options -> the model options and TrainConfig
+
+What each preset and recipe measured is in docs/results.md.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .errors import UsageError
+from .models import MODELS, config_fields
+from .train import TrainConfig
+
+DEFAULT_TYPE = "lstm"            # the best model per CPU minute on names.txt
+
+MODEL_PRESETS = {
+    "bnmlp": {
+        "lecture": {},                                              # the lecture's sizes: the config's defaults
+        "default": dict(block_size=5, n_embd=16, n_hidden=256, n_layer=2),
+    },
+    "wavenet": {
+        "lecture": {},                                              # the lecture's sizes
+        "default": {},                                              # the same: wider ones overfit names.txt
+        "wide": dict(n_embd=32, n_hidden=192),
+    },
+    "lstm": {
+        "default": dict(dropout=0.2),
+        "none": dict(dropout=0.0),
+    },
+    "transformer": {
+        "tiny": dict(n_layer=2, n_head=2, n_embd=32),
+        "default": dict(n_layer=4, n_head=4, n_embd=96, dropout=0.15, rope=True),
+        "small": dict(n_layer=4, n_head=4, n_embd=64, dropout=0.1, rope=True),   # makemore's size
+        "makemore": dict(n_layer=4, n_head=4, n_embd=64),                        # as makemore.py: no dropout, no rope
+        "medium": dict(n_layer=4, n_head=4, n_embd=128, dropout=0.1),
+        "large": dict(n_layer=6, n_head=6, n_embd=192, dropout=0.2),
+    },
+}
 
 _SGD_LECTURE = dict(optimizer="sgd", lr=0.1, schedule="step", decay_factor=0.1, max_steps=200_000,
                     batch_size=32, weight_decay=0.0, warmup_steps=0, eval_interval=10_000, log_interval=1000)
@@ -17,24 +56,15 @@ TRAIN = {
                 eval_interval=2000),
     "bnmlp": dict(batch_size=256, lr=3e-3, max_steps=15_000, warmup_steps=200, weight_decay=0.01,
                   eval_interval=2500),
-    # the WaveNet trains best by the lecture's own recipe (small SGD batches regularize it), cut to
-    # 130k steps, its step decay smoothed into a cosine down to lr 0.001, with the lecture's BatchNorm
-    # calibration: val 1.9888 (step decay at 75%: 1.9921; the lecture's 200k steps: 1.9924 in 519 s;
-    # runs differ by ~0.005 with the seed); AdamW at batch 256 stopped at 1.9925-2.0007
+    # the lecture's own SGD recipe, cut to 130k steps, with a cosine decay and the lecture's calibration
     "wavenet": dict(_SGD_LECTURE, max_steps=130_000, schedule="cosine", min_lr_ratio=0.01, calibrate=True),
-    # recurrent nets loop over time steps, so length buckets save the most there (LSTM: val 1.9262 ->
-    # 1.9186 in 10% less time); the Transformer ends 0.018 worse after its steps with them (2 seeds), so
-    # it packs its batches instead: the same loss as plain rows, on about 25% fewer positions
+    # recurrent nets loop over time steps: length buckets cut the most padding there
     "rnn": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "gru": dict(batch_size=64, lr=3e-3, max_steps=5000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "lstm": dict(batch_size=64, lr=3e-3, max_steps=8000, warmup_steps=200, grad_clip=1.0, eval_interval=1000, bucket=64),
     "bow": dict(batch_size=64, lr=3e-3, max_steps=6000, warmup_steps=200, eval_interval=1000),
-    # the Transformer (its default preset: 96 wide, rope, dropout 0.15): lr 4e-3, 20k steps with a cosine
-    # down to 1% of it, weight decay 0.3 (at makemore's size: lr 2e-3 val 1.981 at 10k steps, 5e-3 1.961,
-    # 1e-2 1.973; 20k steps to 10%: 1.929, to 1%: 1.925; at 96 wide, two seeds: weight decay 0.1
-    # 1.9187 / 1.9237, 0.3 1.9198 / 1.9221), scored on a moving average of its weights over about the
-    # last 2,000 steps (seeds 1337 / 3, val: none 1.9198 / 1.9199, ema 0.999 1.9173 / 1.9161, 0.9995
-    # 1.9147 / 1.9133, 0.9998 1.9292 / 1.9290)
+    # the Transformer packs its rows instead (it learns less per step from length buckets), and is
+    # scored on a moving average of its weights over about the last 2,000 steps
     "transformer": dict(batch_size=64, lr=4e-3, max_steps=20_000, warmup_steps=200, min_lr_ratio=0.01,
                         weight_decay=0.3, ema=0.9995, eval_interval=2000, log_interval=200, pack=True),
 }
@@ -43,27 +73,82 @@ LECTURE = {
     "nnbigram": dict(optimizer="sgd", lr=50.0, batch_size=0, max_steps=200, schedule="constant",
                      weight_decay=0.0, eval_interval=50, log_interval=10),
     "mlp": dict(_SGD_LECTURE, decay_at=0.5),       # 100k steps at 0.1, then 0.01
-    # the BatchNorm lecture evaluates this net with statistics over the whole training set (first
-    # computed after training, then kept as running averages at momentum 0.001): --calibrate; the
-    # running statistics at momentum 0.1 of the later layers read about 0.002 worse
+    # evaluated on statistics over the whole training set, as the lecture does (--calibrate)
     "bnmlp": dict(_SGD_LECTURE, decay_at=0.5, calibrate=True),
     "wavenet": dict(_SGD_LECTURE, decay_at=0.75, calibrate=False),  # decay at step 150k; running statistics
 }
 
 RECIPES = {"lecture": LECTURE}
 
-# `makemore best`: members trained side by side, then mixed into an ensemble with weights fitted on
-# val. Models that err differently mix best: LSTMs of different seeds average away each other's
-# noise, the GRU errs a little differently, and the count model remembers rare exact contexts. (The
-# default Transformer earned a weight of 0.05 next to four LSTMs and was swapped out.) Longest first,
-# so the parallel jobs finish together.
+# Models that err differently mix best: LSTMs of different seeds average away each other's noise,
+# the GRU errs a little differently, and the count model remembers rare exact contexts. Longest
+# first, so the parallel jobs finish together.
 BEST = {
-    "lstm": ["--type", "lstm"],
-    "lstm-seed2": ["--type", "lstm", "--seed", "2"],
-    "lstm-seed3": ["--type", "lstm", "--seed", "3"],
-    "lstm-seed4": ["--type", "lstm", "--seed", "4"],
-    "lstm-seed5": ["--type", "lstm", "--seed", "5"],
-    "lstm-seed6": ["--type", "lstm", "--seed", "6"],
-    "gru": ["--type", "gru"],
-    "ngram": ["--type", "ngram", "--n", "6"],
+    "lstm": dict(type="lstm"),
+    "lstm-seed2": dict(type="lstm", seed=2),
+    "lstm-seed3": dict(type="lstm", seed=3),
+    "lstm-seed4": dict(type="lstm", seed=4),
+    "lstm-seed5": dict(type="lstm", seed=5),
+    "lstm-seed6": dict(type="lstm", seed=6),
+    "gru": dict(type="gru"),
+    "ngram": dict(type="ngram", n=6),
 }
+
+TRAIN_FIELDS = [f.name for f in fields(TrainConfig)]
+
+
+@dataclass
+class Resolved:
+    """What a run trains: its type, the names it was asked by, and the configs that are saved."""
+    type: str
+    preset: str | None
+    recipe: str | None
+    model: dict                  # model config options (vocab_size and seq_len come from the data)
+    train: TrainConfig
+
+
+def preset(type: str, name: str | None = None, recipe: str | None = None) -> tuple[str | None, dict]:
+    """(name, model options) of the preset a model of this type gets. Unset, it is the preset a
+    recipe was made for (the one of the same name), else the type's `default`, where there is one."""
+    table = MODEL_PRESETS.get(type, {})
+    if name is None:
+        name = next((n for n in (recipe, "default") if n in table), None)
+    if name is None:
+        return None, {}
+    if name not in table:
+        raise UsageError(f"--preset: --type {type} has no preset {name!r}"
+                         + (f"; choose one of: {', '.join(table)}" if table else ""))
+    return name, table[name]
+
+
+def resolve(type: str | None = None, preset_name: str | None = None, recipe: str | None = None,
+            **options) -> Resolved:
+    """The configs of a new run: the type's training defaults, then the recipe's, then the
+    explicit options; the preset's model options, then the explicit ones. An option that is
+    neither a training option nor one of this type's model options is an error."""
+    type = type or DEFAULT_TYPE
+    if type not in MODELS:
+        raise UsageError(f"--type: unknown model type {type!r}; choose one of: {', '.join(MODELS)}")
+    preset_name, model = preset(type, preset_name, recipe)
+    recipe_options = {}
+    if recipe is not None:
+        if recipe not in RECIPES:
+            raise UsageError(f"--recipe: unknown recipe {recipe!r}; choose one of: {', '.join(RECIPES)}")
+        if type not in RECIPES[recipe]:
+            raise UsageError(f"--recipe {recipe} has no settings for --type {type} "
+                             f"(it has: {', '.join(RECIPES[recipe])})")
+        recipe_options = RECIPES[recipe][type]
+    train_options = {k: v for k, v in options.items() if k in TRAIN_FIELDS}
+    model_options = {k: v for k, v in options.items() if k not in TRAIN_FIELDS}
+    known = config_fields(type)
+    for k in model_options:
+        if k not in known:
+            raise UsageError(f"option --{k.replace('_', '-')} does not apply to --type {type} "
+                             f"(its model options: {', '.join('--' + f.replace('_', '-') for f in known) or 'none'})")
+    train = TrainConfig(**{**TRAIN.get(type, {}), **recipe_options, **train_options}).validate()
+    return Resolved(type, preset_name, recipe, {**model, **model_options}, train)
+
+
+def presets_help() -> str:
+    """The presets of every type, for --help."""
+    return "; ".join(f"{t}: {', '.join(table)}" for t, table in MODEL_PRESETS.items())

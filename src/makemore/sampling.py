@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .data import BOUNDARY, DataError, Vocab, encode_words
+from .data import BOUNDARY, Vocab, encode_words
+from .errors import UsageError
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
@@ -29,12 +30,12 @@ def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None, to
 
 
 def check_sampling_options(temperature, top_k, top_p):
-    if temperature < 0:
-        raise ValueError(f"--temperature must be >= 0, got {temperature}")
+    if not temperature >= 0:                       # NaN fails this too
+        raise UsageError(f"--temperature must be >= 0, got {temperature}")
     if top_k is not None and top_k < 1:
-        raise ValueError(f"--top-k must be at least 1, got {top_k}")
+        raise UsageError(f"--top-k must be at least 1, got {top_k}")
     if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"--top-p must be in (0, 1], got {top_p}")
+        raise UsageError(f"--top-p must be in (0, 1], got {top_p}")
 
 
 class FullRerun:
@@ -100,10 +101,15 @@ def sample_items(model, vocab: Vocab, n: int, max_len: int, prefix: str = "", un
     """Sample n items as strings. unique=True keeps drawing until n distinct items (or gives up).
     batch_size: rows decoded at once; by default as many as fit SAMPLE_TOKENS positions (8,738 rows
     for names), so per-step overheads are shared by many rows while caches stay small."""
+    if not isinstance(n, int) or n < 1:
+        raise UsageError(f"-n must be at least 1, got {n}")
+    unknown = vocab.unknown_chars([prefix])
+    if unknown:
+        raise UsageError(f"--prefix {prefix!r}: character {unknown[0]!r} is not in the model's vocabulary")
+    if len(prefix) >= max_len:
+        raise UsageError(f"--prefix is {len(prefix)} characters; the model's items are at most {max_len}")
     batch_size = batch_size or default_batch_size(max_len)
     prefix_ids = vocab.encode(prefix) if prefix else []
-    if len(prefix_ids) >= max_len:
-        raise DataError(f"--prefix is {len(prefix)} characters; the model's items are at most {max_len}")
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     items, seen = [], set()
     for _ in range(50 if unique else 1_000_000):
@@ -129,14 +135,16 @@ def novelty(items: list[str], train_words, heldout_words) -> list[str]:
 @torch.no_grad()
 def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu") -> list[dict]:
     """NLL of each item under the model: total nats, and per character (the end counts as one)."""
+    if isinstance(items, str) or not all(isinstance(w, str) for w in items):
+        raise TypeError("items must be a list of strings, e.g. ['emma']")
     for w in items:
         unknown = vocab.unknown_chars([w])
         if unknown:
-            raise DataError(f"item {w!r}: character {unknown[0]!r} is not in the model's vocabulary")
+            raise UsageError(f"item {w!r}: character {unknown[0]!r} is not in the model's vocabulary")
         if len(w) > max_len:
-            raise DataError(f"item {w!r} is {len(w)} characters, longer than the model's {max_len}")
+            raise UsageError(f"item {w!r} is {len(w)} characters, longer than the model's {max_len}")
         if not w:
-            raise DataError("an item to score is empty")
+            raise UsageError("an item to score is empty")
     model.eval()
     X, Y = encode_words(items, vocab, max_len)                                     # (N, T)
     logits, _ = model(X.to(device).long())                                         # (N, T, V)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from ..errors import UsageError
+
 from .counts import Bigram, NGram
 from .bigram import NeuralBigram
 from .mlp import MLP
@@ -32,7 +34,7 @@ def model_class(name: str):
     try:
         return MODELS[name]
     except KeyError:
-        raise ValueError(f"unknown model type {name!r}; choose one of: {', '.join(MODELS)}") from None
+        raise UsageError(f"unknown model type {name!r}; choose one of: {', '.join(MODELS)}") from None
 
 
 def config_fields(name: str) -> dict:
@@ -46,7 +48,7 @@ def build_model(name: str, vocab_size: int, seq_len: int, **options):
     known = config_fields(name)
     for k in options:
         if k not in known:
-            raise ValueError(f"option --{k.replace('_', '-')} does not apply to --type {name} "
+            raise UsageError(f"option --{k.replace('_', '-')} does not apply to --type {name} "
                              f"(it takes: {', '.join('--' + f.replace('_', '-') for f in known) or 'none'})")
     config = cls.Config(vocab_size=vocab_size, seq_len=seq_len, **options)
     return cls(config)

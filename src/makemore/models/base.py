@@ -1,30 +1,56 @@
-"""What every model shares: the loss convention and the window-model plumbing.
+"""The one contract every model follows, for sampling, training and evaluation alike.
 
-The model contract (DESIGN.md):
-    forward(idx, targets=None) -> (logits, loss)   idx (B, T) -> logits (B, T, V), ignore_index=-1
+Sampling and scoring:
+    forward(idx, targets=None) -> (logits, loss)   idx (B, T) -> logits (B, T, V); loss ignores targets == -1
     init_state(batch_size, device) -> state
-    step(tokens, state) -> (logits, state)          tokens (B,) -> logits (B, V) for the next char
-A model with `packable = True` (the Transformer) also trains on packed rows:
-    forward(idx, targets, pos=, seg=)               several items per row; pos, seg (B, T) give each
-                                                    token's position in its item and the item's id
-Each model class names its config dataclass as `Config`; the config holds plain scalars and always
-has `vocab_size` and `seq_len` (= longest item + 1), both taken from the data.
+    step(tokens, state) -> (logits, state)          tokens (B,) -> logits (B, V) for the next character
+
+Training and evaluation (what the loop, the evaluation and the diagnostics call, for every model):
+    examples(split) -> (x, y, lengths)   what batches are drawn from: window models give one next-character
+                                         example per row, (N, block_size) contexts and (N,) targets, with
+                                         lengths None; sequence models give whole items, (N, T) rows of
+                                         inputs and targets and (N,) targets per row
+    logits(x, **extra) -> logits         (..., V), one row per target of y (evaluation)
+    loss(x, y, **extra) -> loss          the training loss of a batch of examples, regularizers included
+    fit(x, y) -> self                    a closed-form fit on all the training examples before any step:
+                                         the count models count here; for the rest it does nothing
+A model with `packable = True` (the Transformer) also trains on packed rows: `extra` then holds `pos`
+and `seg` (B, T), each token's position in its own item and the item it belongs to.
+
+Each model class names its config dataclass `Config`: plain scalars, with `vocab_size` and `seq_len`
+(= longest item + 1) taken from the data. `option(default, help)` declares a config field with the
+help text the command line shows for it.
 """
 
 from __future__ import annotations
+
+from dataclasses import field
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data import context_windows
+from ..errors import UsageError
+
+
+def option(default, help: str):
+    """A config field with its command-line help."""
+    return field(default=default, metadata={"help": help})
 
 
 def check_positive(config, *names) -> None:
     """Sizes must be at least 1: a clear error naming the command-line option otherwise."""
     for k in names:
         if getattr(config, k) < 1:
-            raise ValueError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+            raise UsageError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+
+
+def check_fraction(config, name: str) -> None:
+    """A probability such as dropout: in [0, 1)."""
+    v = getattr(config, name)
+    if not 0 <= v < 1:
+        raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1), got {v}")
 
 
 def sequence_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
@@ -35,31 +61,56 @@ def sequence_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.T
     return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1).long(), ignore_index=-1)
 
 
-class WindowModel(nn.Module):
+class LanguageModel(nn.Module):
+    """The contract above; subclasses are window models or sequence models."""
+    packable = False
+
+    def examples(self, split):
+        raise NotImplementedError
+
+    def logits(self, x, **extra) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, x, y, **extra) -> torch.Tensor:
+        return sequence_loss(self.logits(x, **extra), y)
+
+    def fit(self, x, y):
+        return self
+
+
+class WindowModel(LanguageModel):
     """A model that predicts the next character from the last `block_size` characters only
     (bigram, n-gram, MLP, BatchNorm MLP, WaveNet). Subclasses write `next_logits`.
 
-    They train on single next-character examples, as the lectures do (`windowed = True`):
-    a batch is a (B, block_size) context and a (B,) target, and BatchNorm sees B examples.
+    They train on single next-character examples, as the lectures do: a batch is a (B, block_size)
+    context and a (B,) target, and BatchNorm sees B examples.
     """
-    windowed = True
     block_size: int
 
     def next_logits(self, ctx: torch.Tensor) -> torch.Tensor:
         """(N, block_size) context -> (N, V) logits for the next character."""
         raise NotImplementedError
 
-    def loss(self, ctx: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training loss on a batch of examples: ctx (B, block_size), targets (B,)."""
-        logits = self.next_logits(ctx.long())                                  # (B, V)
-        return logits, F.cross_entropy(logits, targets.long())
+    def examples(self, split):
+        ctx, y = split.examples(self.block_size)                              # (N, block_size), (N,)
+        return ctx, y, None
+
+    def logits(self, x, **extra):
+        return self.next_logits(x.long())                                     # (N, V)
 
     def forward(self, idx, targets=None):
         B, T = idx.shape
         ctx = context_windows(idx.long(), self.block_size)                     # (B, T, block_size)
         logits = self.next_logits(ctx.reshape(B * T, self.block_size))          # (B*T, V)
         logits = logits.view(B, T, -1)                                         # (B, T, V)
-        return logits, sequence_loss(logits, targets)
+        return logits, self.loss_of(logits, targets)
+
+    def loss_of(self, logits, targets):
+        """The loss `forward` reports: the mean NLL (plus a regularizer, where the model has one)."""
+        return sequence_loss(logits, targets)
+
+    def loss(self, x, y, **extra):
+        return self.loss_of(self.logits(x), y)
 
     def init_state(self, batch_size: int, device=None):
         # the window before the first token: all boundary, like the lectures' [0] * block_size
@@ -68,3 +119,17 @@ class WindowModel(nn.Module):
     def step(self, tokens, state):
         state = torch.cat([state[:, 1:], tokens.long()[:, None]], dim=1)       # (B, block_size)
         return self.next_logits(state), state
+
+
+class SequenceModel(LanguageModel):
+    """A model that reads the whole item up to each position (RNNs, bag-of-words, Transformer,
+    ensembles): it trains and evaluates on rows of whole items through `forward`."""
+
+    def examples(self, split):
+        return split.X, split.Y, split.lengths                                # (N, T), (N, T), (N,)
+
+    def logits(self, x, **extra):
+        return self(x, **extra)[0]                                            # (B, T, V)
+
+    def loss(self, x, y, **extra):
+        return self(x, y, **extra)[1]

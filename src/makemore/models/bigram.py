@@ -1,6 +1,6 @@
 """The neural bigram of the first lecture: one-hot(previous char) @ W, softmax.
 
-Trained by full-batch gradient descent on NLL + reg * mean(W^2), it converges to the count
+Trained by full-batch gradient descent on its loss, NLL + reg * mean(W^2), it converges to the count
 bigram: the network learns the log-counts, and `reg` plays the part of count smoothing.
 """
 
@@ -12,14 +12,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import WindowModel
+from ..errors import UsageError
+from .base import WindowModel, option, sequence_loss
 
 
 @dataclass
 class NeuralBigramConfig:
     vocab_size: int = 0
     seq_len: int = 0
-    reg: float = 0.01      # weight of the mean(W^2) penalty (the lecture's 0.01)
+    reg: float = option(0.01, "weight of the mean(W^2) penalty added to the loss (the lecture's 0.01)")
 
 
 class NeuralBigram(WindowModel):
@@ -29,7 +30,7 @@ class NeuralBigram(WindowModel):
     def __init__(self, config: NeuralBigramConfig):
         super().__init__()
         if config.reg < 0:
-            raise ValueError(f"--reg must be >= 0, got {config.reg}")
+            raise UsageError(f"--reg must be >= 0, got {config.reg}")
         self.config = config
         self.W = nn.Parameter(torch.randn(config.vocab_size, config.vocab_size))  # (V, V)
 
@@ -37,6 +38,8 @@ class NeuralBigram(WindowModel):
         xenc = F.one_hot(ctx[:, -1], self.config.vocab_size).float()  # (N, V)
         return xenc @ self.W                                          # (N, V) @ (V, V) -> (N, V) log-counts
 
-    def loss(self, ctx, targets):
-        logits, nll = super().loss(ctx, targets)
-        return logits, nll + self.config.reg * (self.W ** 2).mean()
+    def loss_of(self, logits, targets):
+        """The lecture's loss: the mean NLL plus reg * mean(W^2), which pulls every logit towards 0,
+        i.e. the probabilities towards uniform, as adding counts does."""
+        nll = sequence_loss(logits, targets)
+        return None if nll is None else nll + self.config.reg * (self.W ** 2).mean()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-from .base import WindowModel, check_positive
+from ..errors import UsageError
+from .base import WindowModel, check_positive, option
 from .layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 
 
@@ -16,26 +16,23 @@ from .layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 class BNMLPConfig:
     vocab_size: int = 0
     seq_len: int = 0
-    block_size: int = 3      # characters of context
-    n_embd: int = 10         # embedding size per character
-    n_hidden: int = 200      # width of each hidden layer
-    n_layer: int = 1         # hidden Linear -> BatchNorm -> Tanh layers (the lecture's deep net: 5 of 100)
-    batchnorm: bool = True   # off: Linear (with bias) -> Tanh, to watch activations saturate or vanish
-    gain: float = 5 / 3      # Kaiming gain of the hidden Linears; 5/3 suits tanh
+    block_size: int = 3
+    n_embd: int = 10
+    n_hidden: int = 200
+    n_layer: int = option(1, "number of layers (bnmlp: hidden Linear -> BatchNorm -> Tanh layers; the lecture's deep net: 5 of 100)")
+    batchnorm: bool = option(True, "BatchNorm after each hidden Linear (off: Linear with bias -> Tanh, to watch "
+                             "activations saturate or vanish)")
+    gain: float = option(5 / 3, "init gain of the hidden Linears (Kaiming: 5/3 suits tanh)")
 
 
 class BNMLP(WindowModel):
     Config = BNMLPConfig
-    PRESETS = {
-        "lecture": {},                                  # the lecture's sizes: the config's defaults
-        "default": dict(block_size=5, n_embd=16, n_hidden=256, n_layer=2),  # for the default training recipe
-    }
 
     def __init__(self, config: BNMLPConfig):
         super().__init__()
         check_positive(config, "block_size", "n_embd", "n_hidden", "n_layer")
         if config.gain <= 0:
-            raise ValueError(f"--gain must be > 0, got {config.gain}")
+            raise UsageError(f"--gain must be > 0, got {config.gain}")
         self.config = config
         self.block_size = config.block_size
         layers = [Embedding(config.vocab_size, config.n_embd), Flatten()]

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .base import check_positive, sequence_loss
+from ..errors import UsageError
+from .base import SequenceModel, check_positive, sequence_loss
 
 
 @dataclass
@@ -21,8 +22,7 @@ class BoWConfig:
     n_hidden: int = 256     # MLP width
 
 
-class BoW(nn.Module):
-    windowed = False
+class BoW(SequenceModel):
     Config = BoWConfig
 
     def __init__(self, config: BoWConfig):
@@ -54,7 +54,7 @@ class BoW(nn.Module):
     def step(self, tokens, state):
         t = state["t"]
         if t >= self.config.seq_len:
-            raise ValueError(f"bow: position {t} is past the model's {self.config.seq_len} positions")
+            raise UsageError(f"bow: position {t} is past the model's {self.config.seq_len} positions")
         x = self.wte(tokens.long()) + self.wpe.weight[t]       # (B, C)
         total = state["sum"] + x                               # (B, C) running sum
         return self._head(x, total / (t + 1)), {"sum": total, "t": t + 1}

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import WindowModel
+from ..errors import UsageError
+from .base import WindowModel, option
 
 
 class _CountModel(WindowModel):
@@ -32,7 +33,7 @@ class _CountModel(WindowModel):
 class BigramConfig:
     vocab_size: int = 0
     seq_len: int = 0
-    smoothing: float = 1.0    # add-k: k pseudo-counts in every cell (the lecture's N + 1)
+    smoothing: float = option(1.0, "add-k smoothing: pseudo-count added to every cell (the lecture's N + 1)")
 
 
 class Bigram(_CountModel):
@@ -43,7 +44,7 @@ class Bigram(_CountModel):
     def __init__(self, config: BigramConfig):
         super().__init__()
         if config.smoothing < 0:
-            raise ValueError(f"--smoothing must be >= 0, got {config.smoothing}")
+            raise UsageError(f"--smoothing must be >= 0, got {config.smoothing}")
         self.config = config
         V = config.vocab_size
         self.register_buffer("counts", torch.zeros(V, V))     # (V, V) N[prev, next]
@@ -69,9 +70,9 @@ class Bigram(_CountModel):
 class NGramConfig:
     vocab_size: int = 0
     seq_len: int = 0
-    n: int = 3                      # order: predict from the previous n-1 characters
-    method: str = "kneser-ney"      # kneser-ney | add-k
-    smoothing: float = 1.0          # k for add-k
+    n: int = option(3, "n-gram order: predict from the previous n-1 characters")
+    method: str = option("kneser-ney", "n-gram smoothing: kneser-ney or add-k")
+    smoothing: float = option(1.0, "add-k smoothing: pseudo-count added to every cell")
 
 
 class NGram(_CountModel):
@@ -83,13 +84,13 @@ class NGram(_CountModel):
     def __init__(self, config: NGramConfig):
         super().__init__()
         if config.n < 1:
-            raise ValueError(f"--n must be at least 1, got {config.n}")
+            raise UsageError(f"--n must be at least 1, got {config.n}")
         if config.method not in self.METHODS:
-            raise ValueError(f"--method must be one of {', '.join(self.METHODS)}, got {config.method!r}")
+            raise UsageError(f"--method must be one of {', '.join(self.METHODS)}, got {config.method!r}")
         if config.smoothing < 0:
-            raise ValueError(f"--smoothing must be >= 0, got {config.smoothing}")
+            raise UsageError(f"--smoothing must be >= 0, got {config.smoothing}")
         if (config.n - 1) * math.log2(max(config.vocab_size, 2)) >= 62:
-            raise ValueError(f"--n {config.n} is too large for a vocabulary of {config.vocab_size}")
+            raise UsageError(f"--n {config.n} is too large for a vocabulary of {config.vocab_size}")
         self.config = config
         self.block_size = max(config.n - 1, 1)
         for k in self._orders():

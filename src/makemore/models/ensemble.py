@@ -14,24 +14,33 @@ own incremental state side by side.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import sequence_loss
+from ..errors import UsageError
+from .base import SequenceModel, sequence_loss
 
 
-class Ensemble(nn.Module):
-    windowed = False
+@dataclass
+class EnsembleConfig:
+    vocab_size: int = 0
+    seq_len: int = 0
+
+
+class Ensemble(SequenceModel):
 
     def __init__(self, members: list[nn.Module], weights: list[float] | None = None):
         super().__init__()
         if not members:
-            raise ValueError("an ensemble needs at least one member")
+            raise UsageError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
+        self.config = EnsembleConfig(members[0].config.vocab_size, members[0].config.seq_len)
         w = torch.full((len(members),), 1.0 / len(members)) if weights is None else torch.tensor(weights, dtype=torch.float32)
         if len(w) != len(members) or (w < 0).any() or w.sum() <= 0:
-            raise ValueError(f"ensemble weights must be {len(members)} non-negative numbers, got {weights}")
+            raise UsageError(f"ensemble weights must be {len(members)} non-negative numbers, got {weights}")
         self.register_buffer("log_w", (w / w.sum()).log())                        # (M,)
 
     @property

@@ -5,9 +5,8 @@ They behave like their torch.nn counterparts (tests/test_layers.py checks output
 against them) but are short enough to read in one sitting. Parameters are registered nn.Parameters
 and BatchNorm's running statistics are buffers, so optimizers, state_dict and .to(device) work.
 
-Every layer keeps its last output in `self.out` for diagnostics. By default it is detached (so it
-holds no autograd graph between steps); set `layer.retain = True` to keep the live tensor with
-`.retain_grad()`, as the lecture does to plot the gradients flowing through each layer.
+The diagnostics (`makemore diagnose`) read each layer's output and its gradient through forward
+hooks, so the layers themselves keep nothing between calls.
 
 Linear's weight is stored (fan_in, fan_out) and applied as `x @ W`, as in the lectures
 (torch.nn.Linear stores its transpose).
@@ -19,21 +18,7 @@ import torch
 import torch.nn as nn
 
 
-class Layer(nn.Module):
-    """Base of the hand-written layers: keeps the last output in self.out."""
-    retain = False   # True: self.out is the live tensor and keeps its .grad after backward
-
-    def keep(self, out: torch.Tensor) -> torch.Tensor:
-        if self.retain:
-            if out.requires_grad:
-                out.retain_grad()
-            self.out = out
-        else:
-            self.out = out.detach()
-        return out
-
-
-class Linear(Layer):
+class Linear(nn.Module):
     """y = x @ W + b, with W ~ randn(fan_in, fan_out) / sqrt(fan_in) * gain (Kaiming-style init:
     gain 5/3 keeps the std of tanh layers' activations near 1), and b = 0."""
 
@@ -49,10 +34,10 @@ class Linear(Layer):
         out = x @ self.weight                  # (..., fan_in) @ (fan_in, fan_out) -> (..., fan_out)
         if self.bias is not None:
             out = out + self.bias
-        return self.keep(out)
+        return out
 
 
-class BatchNorm1d(Layer):
+class BatchNorm1d(nn.Module):
     """Normalize each feature (the last dim) to zero mean and unit variance, then scale by gamma and
     shift by beta. Statistics are taken over every dim except the last, so both (B, C) and (B, T, C)
     inputs work (the WaveNet lecture first took them over dim 0 only, a bug it then fixed).
@@ -88,15 +73,15 @@ class BatchNorm1d(Layer):
         else:
             mean, var = self.running_mean, self.running_var        # (C,), (C,)
         xhat = (x - mean) / torch.sqrt(var + self.eps)              # (..., C) broadcast over the last dim
-        return self.keep(self.gamma * xhat + self.beta)             # (..., C)
+        return self.gamma * xhat + self.beta                        # (..., C)
 
 
-class Tanh(Layer):
+class Tanh(nn.Module):
     def forward(self, x):
-        return self.keep(torch.tanh(x))
+        return torch.tanh(x)
 
 
-class Embedding(Layer):
+class Embedding(nn.Module):
     """A lookup table of num vectors of size dim, W ~ randn(num, dim) (the lectures' C)."""
 
     def __init__(self, num: int, dim: int):
@@ -104,17 +89,17 @@ class Embedding(Layer):
         self.weight = nn.Parameter(torch.randn(num, dim))           # (num, dim)
 
     def forward(self, idx):
-        return self.keep(self.weight[idx])                          # (B, T) -> (B, T, dim)
+        return self.weight[idx]                                     # (B, T) -> (B, T, dim)
 
 
-class Flatten(Layer):
+class Flatten(nn.Module):
     """(B, ...) -> (B, everything else): concatenate the context's embeddings."""
 
     def forward(self, x):
-        return self.keep(x.reshape(x.size(0), -1))                  # (B, T, C) -> (B, T * C)
+        return x.reshape(x.size(0), -1)                             # (B, T, C) -> (B, T * C)
 
 
-class FlattenConsecutive(Layer):
+class FlattenConsecutive(nn.Module):
     """(B, T, C) -> (B, T // n, C * n): concatenate each run of n consecutive vectors, the
     WaveNet lecture's way to fuse pairs of neighbours one level at a time. A T // n of 1 is
     squeezed away, giving (B, C * n)."""
@@ -130,10 +115,10 @@ class FlattenConsecutive(Layer):
         x = x.reshape(B, T // self.n, C * self.n)                   # (B, T // n, C * n)
         if x.size(1) == 1:
             x = x.squeeze(1)                                        # (B, C * n)
-        return self.keep(x)
+        return x
 
 
-class Sequential(Layer):
+class Sequential(nn.Module):
     """Apply layers in order."""
 
     def __init__(self, *layers):
@@ -143,4 +128,4 @@ class Sequential(Layer):
     def forward(self, x):
         for layer in self.layers:
             x = layer(x)
-        return self.keep(x)
+        return x

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 
 import torch.nn as nn
 
-from .base import WindowModel, check_positive
+from .base import WindowModel, check_positive, option
 
 
 @dataclass
 class MLPConfig:
     vocab_size: int = 0
     seq_len: int = 0
-    block_size: int = 3    # characters of context
-    n_embd: int = 10       # embedding size per character
-    n_hidden: int = 200    # tanh hidden units
+    block_size: int = option(3, "characters of context (window models)")
+    n_embd: int = option(10, "embedding size (per character for window models)")
+    n_hidden: int = option(200, "hidden layer width")
 
 
 class MLP(WindowModel):

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .base import check_positive, sequence_loss
+from .base import SequenceModel, check_fraction, check_positive, option, sequence_loss
 
 
 class RNNCell(nn.Module):
     """h' = tanh(x W_x + h W_h + b)"""
     gates = 1
+    n_state = 1             # the state is (h,)
 
     def __init__(self, n_in, n_hidden):
         super().__init__()
@@ -55,6 +56,7 @@ class GRUCell(RNNCell):
 class LSTMCell(RNNCell):
     """i, f, g, o = σ, σ, tanh, σ of (x W_x + h W_h + b); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')"""
     gates = 4
+    n_state = 2             # the state is (h, c)
 
     def step(self, xw, state):
         h, c = state                                                     # (B, H), (B, H)
@@ -69,28 +71,27 @@ class RecurrentConfig:
     vocab_size: int = 0
     seq_len: int = 0
     n_embd: int = 64        # character embedding size
-    n_hidden: int = 256     # hidden state size: large enough for val <= 2.00, still fast on a CPU
+    n_hidden: int = 256     # hidden state size
     n_layer: int = 1        # stacked recurrent layers
-    dropout: float = 0.0    # on inputs, between layers and before the head (not on the recurrence)
+    dropout: float = option(0.0, "dropout probability (recurrent nets: on inputs, between layers and before "
+                            "the head, not on the recurrence)")
 
 
-class Recurrent(nn.Module):
-    windowed = False
+class Recurrent(SequenceModel):
+    """The recurrent net around a cell; the subclasses below name theirs (`Cell`)."""
     Config = RecurrentConfig
-    Cell = RNNCell
+    Cell: type[RNNCell]
 
     def __init__(self, config: RecurrentConfig):
         super().__init__()
         check_positive(config, "n_embd", "n_hidden", "n_layer")
-        if not 0 <= config.dropout < 1:
-            raise ValueError(f"--dropout must be in [0, 1), got {config.dropout}")
+        check_fraction(config, "dropout")
         self.config = config
         self.drop = nn.Dropout(config.dropout)
         H = config.n_hidden
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.cells = nn.ModuleList(self.Cell(config.n_embd if l == 0 else H, H) for l in range(config.n_layer))
-        n_state = 2 if self.Cell is LSTMCell else 1                       # (h,) or (h, c)
-        self.start = nn.Parameter(torch.zeros(config.n_layer, n_state, H))  # learned start state
+        self.start = nn.Parameter(torch.zeros(config.n_layer, self.Cell.n_state, H))  # learned start state
         self.lm_head = nn.Linear(H, config.vocab_size)
 
     def init_state(self, batch_size: int, device=None):
@@ -131,7 +132,3 @@ class GRU(Recurrent):
 
 class LSTM(Recurrent):
     Cell = LSTMCell
-    PRESETS = {
-        "default": dict(dropout=0.2),     # names.txt overfits without it: val 1.954 -> 1.926
-        "none": dict(dropout=0.0),
-    }

@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import check_positive, sequence_loss
+from ..errors import UsageError
+from .base import SequenceModel, check_fraction, check_positive, option, sequence_loss
 
 
 @dataclass
@@ -29,11 +30,11 @@ class TransformerConfig:
     vocab_size: int = 0
     seq_len: int = 0
     n_layer: int = 4
-    n_head: int = 4
+    n_head: int = option(4, "attention heads (transformer)")
     n_embd: int = 64
     dropout: float = 0.0
-    bias: bool = True       # biases in Linears and LayerNorms
-    rope: bool = False      # also rotate queries and keys by their positions (Su et al. 2021)
+    bias: bool = option(True, "biases in Linears and LayerNorms (transformer)")
+    rope: bool = option(False, "rotary position embedding in attention, besides the learned one (transformer)")
 
 
 class CausalSelfAttention(nn.Module):
@@ -112,34 +113,18 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-class Transformer(nn.Module):
-    windowed = False
+class Transformer(SequenceModel):
     packable = True          # forward takes packed rows (pos, seg)
     Config = TransformerConfig
-    PRESETS = {
-        "tiny": dict(n_layer=2, n_head=2, n_embd=32),
-        # with the default recipe (presets.TRAIN): 454,272 parameters, val 1.9195 / test 1.9173 in 579 s
-        # (one-thread runs, seeds 2 and 4: test 1.9137, 1.9136)
-        "default": dict(n_layer=4, n_head=4, n_embd=96, dropout=0.15, rope=True),
-        # makemore's size, 204,544 parameters: val 1.9292 / test 1.9288 with the default recipe
-        # (at lr 5e-3, weight decay 0.1, no moving average: val 1.925 / test 1.924 in 382 s)
-        "small": dict(n_layer=4, n_head=4, n_embd=64, dropout=0.1, rope=True),
-        "makemore": dict(n_layer=4, n_head=4, n_embd=64),                # as makemore.py: no dropout, no rope
-        # measured with the earlier recipe (lr 2e-3, 10k steps to lr 2e-4, no rope)
-        "medium": dict(n_layer=4, n_head=4, n_embd=128, dropout=0.1),    # 802,304: val 1.942 in 511 s (dropout 0.2: 1.952, and 20k steps: 1.934)
-        "large": dict(n_layer=6, n_head=6, n_embd=192, dropout=0.2),     # 2,683,008: val 1.943 in 1,003 s
-    }
-
     def __init__(self, config: TransformerConfig):
         super().__init__()
         check_positive(config, "n_layer", "n_head", "n_embd", "seq_len")
         if config.n_embd % config.n_head:
-            raise ValueError(f"--n-embd ({config.n_embd}) must be a multiple of --n-head ({config.n_head})")
+            raise UsageError(f"--n-embd ({config.n_embd}) must be a multiple of --n-head ({config.n_head})")
         if config.rope and (config.n_embd // config.n_head) % 2:
-            raise ValueError(f"--rope turns pairs of each head's {config.n_embd // config.n_head} dimensions: "
+            raise UsageError(f"--rope turns pairs of each head's {config.n_embd // config.n_head} dimensions: "
                              "--n-embd / --n-head must be even")
-        if not 0 <= config.dropout < 1:
-            raise ValueError(f"--dropout must be in [0, 1), got {config.dropout}")
+        check_fraction(config, "dropout")
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.wpe = nn.Embedding(config.seq_len, config.n_embd)
@@ -166,7 +151,7 @@ class Transformer(nn.Module):
         the item it belongs to (-1 on padding); a token attends to the earlier tokens of its item."""
         B, T = idx.shape
         if T > self.config.seq_len:
-            raise ValueError(f"sequence of {T} tokens is longer than the model's {self.config.seq_len} positions")
+            raise UsageError(f"sequence of {T} tokens is longer than the model's {self.config.seq_len} positions")
         mask = None
         if pos is None:
             pos = torch.arange(T, device=idx.device)                                 # (T,)
@@ -199,7 +184,7 @@ class Transformer(nn.Module):
     def step(self, tokens, state):
         t = state["t"]
         if t >= self.config.seq_len:
-            raise ValueError(f"position {t} is past the model's {self.config.seq_len} positions")
+            raise UsageError(f"position {t} is past the model's {self.config.seq_len} positions")
         x = self.wte(tokens.long())[:, None] + self.wpe.weight[t]                   # (B, 1, C)
         rot = self._rotation(t)                                                      # (1, 1, hs/2) each
         for block, cache in zip(self.blocks, state["kv"]):

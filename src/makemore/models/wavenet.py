@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
+from ..errors import UsageError
 from .base import WindowModel, check_positive
 from .layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 
@@ -17,25 +17,19 @@ from .layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequenti
 class WaveNetConfig:
     vocab_size: int = 0
     seq_len: int = 0
-    block_size: int = 8      # characters of context; a power of two (log2 of it = number of levels)
-    n_embd: int = 24         # embedding size per character
+    block_size: int = 8      # a power of two: log2 of it is the number of levels
+    n_embd: int = 24
     n_hidden: int = 128      # width of each level
-    gain: float = 5 / 3      # Kaiming gain of the level Linears
+    gain: float = 5 / 3
 
 
 class WaveNet(WindowModel):
     Config = WaveNetConfig
-    PRESETS = {
-        "lecture": {},                                  # the lecture's sizes: the config's defaults
-        "default": {},                                  # the same sizes: wider ones overfit names.txt
-        "wide": dict(n_embd=32, n_hidden=192),
-    }
-
     def __init__(self, config: WaveNetConfig):
         super().__init__()
         check_positive(config, "block_size", "n_embd", "n_hidden")
         if config.block_size < 2 or config.block_size & (config.block_size - 1):
-            raise ValueError(f"--block-size must be a power of two >= 2 for wavenet, got {config.block_size}")
+            raise UsageError(f"--block-size must be a power of two >= 2 for wavenet, got {config.block_size}")
         self.config = config
         self.block_size = config.block_size
         layers = [Embedding(config.vocab_size, config.n_embd)]

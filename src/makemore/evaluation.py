@@ -1,0 +1,106 @@
+"""The one metric, and the BatchNorm calibration that comes before it.
+
+The metric is the mean negative log-likelihood in nats per target character over a whole split,
+token-weighted (the sum of every target's loss over the number of targets; never a mean of batch
+means), with the end of an item counted as a character. Bits per character = nats / ln 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .data import Split
+from .errors import UsageError
+
+EVAL_BYTES = 2 ** 24     # logits held at once while evaluating: 16 MiB, whatever the vocabulary
+
+
+def uniform_loss(vocab_size: int) -> float:
+    """The loss of a model that predicts every character with probability 1/V: -ln(1/V)."""
+    return -math.log(1.0 / vocab_size)
+
+
+def _chunks(lengths, n_rows: int, width: int, vocab_size: int, budget: int):
+    """Row indices in chunks whose logits fit `budget` bytes; rows shortest first when they are
+    whole items (lengths given), so each chunk can be cut to its longest item."""
+    order = torch.argsort(lengths, stable=True) if lengths is not None else torch.arange(n_rows)
+    rows = max(1, budget // (4 * width * vocab_size))
+    for i in range(0, n_rows, rows):
+        yield order[i:i + rows]
+
+
+@torch.no_grad()
+def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> torch.Tensor:
+    """Per-target NLL (float64, nats) over the whole split, in the split's order."""
+    was_training = model.training
+    model.eval()
+    x, y, lengths = model.examples(split)          # (N, ...) inputs, (N,) or (N, T) targets
+    nll_all = torch.zeros(y.shape, dtype=torch.float64)
+    width = x.size(1) if lengths is not None else 1
+    for ix in _chunks(lengths, len(x), width, model.config.vocab_size, budget):
+        xb, yb = x[ix], y[ix]
+        if lengths is not None:                    # whole items: no work past the longest one
+            T = max(1, int(lengths[ix].max()))
+            xb, yb = xb[:, :T], yb[:, :T]
+        logits = model.logits(xb.to(device).long())                                   # (..., V)
+        yb = yb.to(device).long()
+        nll = F.cross_entropy(logits.float().flatten(0, -2), yb.flatten(), ignore_index=-1, reduction="none")
+        nll_all[(ix, slice(0, yb.size(1))) if lengths is not None else ix] = nll.view_as(yb).double().cpu()
+    model.train(was_training)
+    return nll_all[y != -1]                        # row by row, in order
+
+
+def evaluate(model, split: Split, device="cpu") -> float:
+    """The one metric: token-weighted mean NLL in nats per character over the whole split."""
+    if split.n_targets == 0:
+        raise UsageError("cannot evaluate on an empty split")
+    nll = token_nll(model, split, device)
+    return (nll.sum() / len(nll)).item()
+
+
+class _Measured(Exception):
+    """Raised by calibrate_batchnorm's hook: the layer has its input, the rest of the forward can go."""
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> int:
+    """The BatchNorm lecture's calibration: set every BatchNorm1d's running mean and (unbiased)
+    variance to the exact statistics of its input over the whole training split, instead of the
+    moving average of recent batches. Layer by layer, in chunks: each layer is measured on inputs
+    normalized by the layers before it, already calibrated, and the forward stops at the layer
+    measured (the layers after it are not run). Returns the number of layers set."""
+    from .models.layers import BatchNorm1d
+    norms = [m for m in model.modules() if isinstance(m, BatchNorm1d)]
+    if not norms:
+        return 0
+    was_training = model.training
+    model.eval()
+    x, _, lengths = model.examples(split)
+    width = x.size(1) if lengths is not None else 1
+    chunks = list(_chunks(None, len(x), width, model.config.vocab_size, budget))
+    for bn in norms:
+        total, total_sq, n = 0.0, 0.0, 0
+
+        def measure(module, inputs):
+            nonlocal total, total_sq, n
+            h = inputs[0].double().reshape(-1, inputs[0].size(-1))                    # (N, C) over batch (and time)
+            total, total_sq, n = total + h.sum(0), total_sq + (h * h).sum(0), n + h.size(0)
+            raise _Measured
+        hook = bn.register_forward_pre_hook(measure)
+        try:
+            for ix in chunks:
+                try:
+                    model.logits(x[ix].to(device).long())
+                except _Measured:
+                    pass
+        finally:
+            hook.remove()
+        mean = total / n
+        var = (total_sq / n - mean * mean).clamp_min(0) * n / max(1, n - 1)          # unbiased, as torch.nn
+        bn.running_mean.copy_(mean.to(bn.running_mean.dtype))
+        bn.running_var.copy_(var.to(bn.running_var.dtype))
+    model.train(was_training)
+    return len(norms)

@@ -1,0 +1,538 @@
+"""Runs: the run directory (-o DIR) and everything done with one, from Python or the command line.
+
+    run = create_run("runs/a", type="mlp", max_steps=2000)     # validates; writes nothing yet
+    run.train()                                                  # checkpoints, metrics, final scores
+    run = load_run("runs/a")                                     # .model .vocab .data .config .metrics
+    run.evaluate(); run.sample(10); run.score(["emma"])
+    resume_run("runs/a", max_steps=4000).train()
+    ensemble("runs/mix", ["runs/a", "runs/b"]); best("runs/best")
+
+The directory:
+    config.json        model type and config, data (input, sha256, vocab, split seed), training settings
+    model.safetensors  the last checkpoint's weights     best.safetensors  the best by val loss
+    state.pt           the checkpoint to resume from: its weights, optimizer, step, RNG and batch
+                       stream (plain tensors: loaded with weights_only=True)
+    metrics.jsonl      one JSON object per log / evaluation line
+    updates.json       update:data ratios (`train --track-updates`, read by `diagnose`)
+
+Every file but metrics.jsonl is written to a temporary file and renamed into place. state.pt
+holds its own copy of the weights, so a resumed run always starts from one whole checkpoint, even
+if a kill fell between the renames of two files. This is the only module that writes a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model as load_safetensors, save_model
+
+from . import presets
+from .batches import Batches
+from .data import (BUNDLED, Dataset, Split, Vocab, build_dataset, dedupe_words, encode_words, file_digest, read_words,
+                   resolve_input, split_words)
+from .errors import DataError, RunError, UsageError
+from .evaluation import evaluate, token_nll
+from .models import build_model
+from .models.ensemble import Ensemble, fit_weights, mixture_nll
+from .sampling import novelty, sample_items, score_items
+from .train import TrainConfig, resolve_device, train
+from .version import __version__
+
+SPLITS = ("train", "val", "test")
+WEIGHTS = ("best", "last")
+CONFIG_KEYS = ("type", "model", "data")
+DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call write(tmp_path), then rename tmp_path onto path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class RunDir:
+    """The files of a run directory."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.config_file = self.path / "config.json"
+        self.metrics_file = self.path / "metrics.jsonl"
+        self.state_file = self.path / "state.pt"
+        self.updates_file = self.path / "updates.json"
+
+    def weights_file(self, which: str = "best") -> Path:
+        if which not in WEIGHTS:
+            raise UsageError(f"--weights must be best or last, got {which!r}")
+        return self.path / ("best.safetensors" if which == "best" else "model.safetensors")
+
+    def files(self) -> list[Path]:
+        """Every file a run writes here."""
+        return [self.config_file, self.metrics_file, self.state_file, self.updates_file,
+                self.weights_file("best"), self.weights_file("last")]
+
+    def exists(self) -> bool:
+        return self.config_file.exists()
+
+    def read_config(self) -> dict:
+        if not self.exists():
+            raise RunError(f"{self.path}: not a run directory (no config.json); train one with `makemore train -o {self.path}`")
+        try:
+            config = json.loads(self.config_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise RunError(f"{self.config_file}: unreadable config ({e})") from None
+        missing = [k for k in CONFIG_KEYS if k not in config]
+        missing += [f"data.{k}" for k in DATA_KEYS if k not in config.get("data", {}) and config.get("type") != "ensemble"]
+        if missing:
+            raise RunError(f"{self.config_file}: not a makemore run config (missing {', '.join(missing)})")
+        return config
+
+    def write_config(self, config: dict) -> None:
+        config = {"makemore_version": __version__, **{k: v for k, v in config.items() if k != "makemore_version"}}
+        atomic_write(self.config_file, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n"))
+
+    def save_weights(self, model, which: str) -> None:
+        atomic_write(self.weights_file(which), lambda tmp: save_model(model, tmp, metadata={"makemore_version": __version__}))
+
+    def save_state(self, state: dict) -> None:
+        atomic_write(self.state_file, lambda tmp: torch.save(state, tmp))
+
+    def load_state(self) -> dict:
+        try:
+            return torch.load(self.state_file, map_location="cpu", weights_only=True)
+        except Exception as e:          # a refused pickle, a truncated or foreign file
+            raise RunError(f"{self.state_file}: not a checkpoint this version can resume from "
+                           f"({type(e).__name__}); start anew with --force") from None
+
+    def read_updates(self) -> dict | None:
+        """The update:data ratios recorded by `train --track-updates`, if any."""
+        if not self.updates_file.exists():
+            return None
+        try:
+            return json.loads(self.updates_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise RunError(f"{self.updates_file}: unreadable") from None
+
+    def save_checkpoint(self, model, state: dict, best: bool) -> None:
+        """One checkpoint: best weights (if best), last weights, then the state to resume from,
+        which carries the same weights, so resuming never mixes two checkpoints."""
+        if best:
+            self.save_weights(model, "best")
+        self.save_weights(model, "last")
+        self.save_state({**state, "weights": model.state_dict()})
+
+    def write_json(self, path: Path, obj) -> None:
+        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj)))
+
+    def log(self, record: dict) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.metrics_file, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict]:
+        if not self.metrics_file.exists():
+            return []
+        records = []
+        for lineno, line in enumerate(self.metrics_file.read_text().splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    raise RunError(f"{self.metrics_file}:{lineno}: not a JSON line") from None
+        return records
+
+    def clear(self) -> None:
+        """Remove a previous run's files (for --force), and any temporary file a kill left behind,
+        leaving anything else in the directory."""
+        for f in self.files() + list(self.path.glob(".*.tmp")):
+            if f.exists():
+                f.unlink()
+
+
+def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict | None = None):
+    """Rebuild a run's model from its config and load its weights (on any device: CUDA runs load
+    on the CPU). An ensemble directory loads each member run it names."""
+    config = config or rundir.read_config()
+    f = rundir.weights_file(which)
+    if config["type"] == "ensemble":
+        members = []
+        for rel in config["members"]:
+            member = RunDir(rundir.path / rel)
+            if not member.exists():
+                raise RunError(f"{rundir.path}: ensemble member {member.path} is gone")
+            members.append(load_model(member, which, device))
+        return Ensemble(members, config["weights"]).to(device).eval()
+    model = build_model(config["type"], **config["model"])
+    if which == "best" and not f.exists():
+        f = rundir.weights_file("last")
+    if not f.exists():
+        raise RunError(f"{rundir.path}: no weights saved yet ({f.name} missing)")
+    load_safetensors(model, str(f), strict=True, device="cpu")
+    return model.to(device).eval()
+
+
+def run_words(config: dict, input: str | None = None) -> list[str]:
+    """The items a run was trained on, read again as it read them (or from `input` instead)."""
+    d = config["data"]
+    path = input or d["input"]
+    if input is None and not resolve_input(path).exists():
+        raise DataError(f"the run's data file {path} is gone; pass -i FILE")
+    words = read_words(path, encoding=d["encoding"], max_len=d["max_len_limit"])
+    if d.get("dedupe"):
+        words, _ = dedupe_words(words)
+    if input is None and file_digest(path) != d["sha256"]:
+        print(f"warning: {path} changed since training; its split differs from the run's", file=sys.stderr)
+    return words
+
+
+class Run:
+    """A run directory and what it holds. Made by create_run / resume_run (to train) or load_run."""
+
+    def __init__(self, path, config: dict, model=None, device="cpu", data: Dataset | None = None,
+                 input: str | None = None, resume: dict | None = None, pending: bool = False, force: bool = False):
+        self.dir = RunDir(path)
+        self.path = self.dir.path
+        self.config = config
+        self.model = model
+        self.device = torch.device(device)
+        self._data, self._input = data, input
+        self._resume, self._pending, self._force = resume, pending, force
+
+    @property
+    def type(self) -> str:
+        return self.config["type"]
+
+    @property
+    def vocab(self) -> Vocab:
+        return Vocab(self.config["data"]["vocab"])
+
+    @property
+    def max_len(self) -> int:
+        return self.config["data"]["max_len"]
+
+    @property
+    def data(self) -> Dataset:
+        """The run's split, rebuilt from its data file (read once, on first use)."""
+        if self._data is None:
+            d = self.config["data"]
+            self._data = build_dataset(run_words(self.config, self._input), d["split_seed"], vocab=self.vocab,
+                                       max_len=d["max_len"])
+        return self._data
+
+    @property
+    def metrics(self) -> list[dict]:
+        return self.dir.read_metrics()
+
+    def describe(self) -> str:
+        """One line: type, size, vocabulary, items per split, device."""
+        n_params = sum(p.numel() for p in self.model.parameters())
+        items = self.config["data"].get("items") or {s: len(self.data.split(s).words) for s in SPLITS}
+        return (f"{self.type}: {n_params:,} parameters | vocab {self.vocab.size} | items train/val/test "
+                f"{items['train']:,}/{items['val']:,}/{items['test']:,} | device {self.device}")
+
+    # --- training --------------------------------------------------------------------------
+    def train(self, progress: bool = True, tensorboard: bool = False, track_updates: int = 0,
+              stop_at: int | None = None, on_step=None) -> dict:
+        """Train (or continue) the run, checkpointing into its directory; then score the best
+        checkpoint on every split. Returns {"step", "best_val", "interrupted", "losses"}.
+        tensorboard: also write TensorBoard events into DIR/tensorboard; track_updates: record
+        update:data ratios every this many steps into updates.json."""
+        if not self._pending:
+            raise RunError(f"{self.path}: a loaded run does not train again; use resume_run to continue it")
+        if track_updates < 0:
+            raise UsageError(f"--track-updates must be at least 1, got {track_updates}")
+        writer, SummaryWriter = None, tensorboard_writer() if tensorboard else None
+        if self._force:
+            self.dir.clear()                           # the new run has passed every check: now replace the old
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.dir.write_config(self.config)
+        self._pending = False
+        if tensorboard:
+            writer = SummaryWriter(log_dir=str(self.path / "tensorboard"))
+        if track_updates:
+            from .diagnostics import UpdateTracker
+            on_step = UpdateTracker(self.model, every=track_updates)
+        result = train(self.model, self.data, TrainConfig(**self.config["train"]), run=self.dir, device=self.device,
+                       resume=self._resume, progress=progress, writer=writer, stop_at=stop_at, on_step=on_step)
+        if writer is not None:
+            writer.close()
+        if track_updates:
+            self.dir.write_json(self.dir.updates_file, on_step.to_dict())
+        result["losses"] = None
+        if not result["interrupted"]:
+            self.model = load_model(self.dir, "best", self.device, self.config)
+            result["losses"] = self.evaluate()
+            self.dir.log({"step": result["step"], "final": True, **result["losses"]})
+        return result
+
+    # --- using a trained run ---------------------------------------------------------------
+    def evaluate(self, splits=SPLITS) -> dict:
+        """Mean NLL in nats per character of the run's model on each named split."""
+        for s in splits:
+            if s not in SPLITS:
+                raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {s!r}")
+        return {s: evaluate(self.model, self.data.split(s), self.device) for s in splits}
+
+    def evaluate_file(self, input) -> dict:
+        """{"input": mean NLL per character} of the items of another file, read as the run read its own."""
+        d = self.config["data"]
+        words = read_words(input, encoding=d["encoding"], max_len=d["max_len"])
+        unknown = self.vocab.unknown_chars(words)
+        if unknown:
+            raise DataError(f"{input}: characters not in the model's vocabulary: {''.join(unknown[:20])!r}")
+        return {"input": evaluate(self.model, Split(words, *encode_words(words, self.vocab, d["max_len"])), self.device)}
+
+    def heldout_words(self) -> tuple[list[str], list[str]]:
+        """(train items, val + test items) of the run's split, to mark samples new or seen."""
+        tr, va, te = split_words(run_words(self.config, self._input), self.config["data"]["split_seed"])
+        return tr, va + te
+
+    def sample(self, n: int = 20, marks: bool = True, **options) -> list[dict]:
+        """n items from the model, each {"item", "novelty"}: new, train or val/test ('?' if the
+        data file is gone). options: prefix, unique, seed, temperature, top_k, top_p."""
+        items = sample_items(self.model, self.vocab, n, self.max_len, device=self.device, **options)
+        novel = ["?"] * len(items)
+        if marks:
+            with contextlib.suppress(DataError):
+                novel = novelty(items, *self.heldout_words())
+        return [{"item": w, "novelty": m} for w, m in zip(items, novel)]
+
+    def score(self, items: list[str]) -> list[dict]:
+        """Each item's NLL: {"item", "nll" (nats), "nll_per_char", "chars"}."""
+        return score_items(self.model, self.vocab, items, self.max_len, self.device)
+
+
+def set_threads(n: int) -> None:
+    """torch's CPU threads for this process (--threads)."""
+    if n < 1:
+        raise UsageError(f"--threads must be at least 1, got {n}")
+    torch.set_num_threads(n)
+
+
+def tensorboard_writer():
+    """TensorBoard's SummaryWriter class, or a one-line error saying how to install it."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise UsageError("--tensorboard needs the tensorboard package: pip install 'makemore[tensorboard]'") from None
+    return SummaryWriter
+
+
+def _check_new(path, force: bool) -> RunDir:
+    rundir = RunDir(path)
+    if rundir.path.exists() and not rundir.path.is_dir():
+        raise RunError(f"{rundir.path}: exists and is not a directory")
+    if rundir.exists() and not force:
+        try:
+            old = rundir.read_config()["type"]
+        except RunError:
+            old = "?"
+        raise RunError(f"{rundir.path}: holds a run of type {old}; pass --resume to continue it or --force to overwrite it")
+    return rundir
+
+
+def create_run(path, input=None, *, type: str | None = None, preset: str | None = None, recipe: str | None = None,
+               encoding: str = "utf-8", max_len: int = 256, dedupe: bool = False, split_seed: int = 42,
+               force: bool = False, device="auto", **options) -> Run:
+    """A new run in `path`, ready to train: every option checked, the data read and split, the
+    model built. Nothing is written until run.train() (with force, the old run is removed then).
+    options: any model option of the type (n_embd=...) or TrainConfig field (max_steps=...)."""
+    _check_new(path, force)
+    resolved = presets.resolve(type, preset, recipe, **options)
+    words = read_words(input, encoding=encoding, max_len=max_len)
+    dropped = 0
+    if dedupe:
+        words, dropped = dedupe_words(words)
+    if len(words) < 10:
+        why = f" (--dedupe dropped {dropped:,} repeated items, {len(words)} left)" if dedupe else ""
+        raise DataError(f"{input or 'input'}: only {len(words)} items{why}; need at least 10 to split 80/10/10")
+    data = build_dataset(words, split_seed)
+    torch.manual_seed(resolved.train.seed)                     # the seed sets the initial weights too
+    model = build_model(resolved.type, data.vocab.size, data.max_len + 1, **resolved.model)
+    Batches.check(model, resolved.train.bucket, resolved.train.pack)
+    config = {
+        "type": resolved.type, "preset": resolved.preset, "recipe": resolved.recipe,
+        "model": asdict(model.config),
+        "data": {"input": str(Path(input).resolve()) if input is not None and str(input) != BUNDLED else BUNDLED,
+                 "sha256": file_digest(input), "encoding": encoding, "max_len_limit": max_len, "dedupe": dedupe,
+                 "dedupe_dropped": dropped, "split_seed": split_seed, "vocab": data.vocab.chars, "max_len": data.max_len,
+                 "items": {s: len(data.split(s).words) for s in SPLITS},
+                 "targets": {s: data.split(s).n_targets for s in SPLITS}},
+        "train": asdict(resolved.train),
+    }
+    return Run(path, config, model, resolve_device(device), data=data, pending=True, force=force)
+
+
+def resume_run(path, input=None, device="auto", type: str | None = None, preset: str | None = None,
+               recipe: str | None = None, **train_options) -> Run:
+    """The run in `path`, ready to continue exactly where it stopped; training options (e.g. a
+    larger max_steps) may change, the model may not. Nothing is written until run.train()."""
+    rundir = RunDir(path)
+    if not rundir.exists() or not rundir.state_file.exists():
+        raise RunError(f"{rundir.path}: no run to resume (config.json or state.pt missing)")
+    config = rundir.read_config()
+    unknown = [k for k in train_options if k not in presets.TRAIN_FIELDS]
+    if unknown or preset or recipe or type not in (None, config["type"]):
+        name = unknown[0].replace("_", "-") if unknown else "preset" if preset else "recipe" if recipe else "type"
+        raise UsageError(f"--{name}: model options cannot change on --resume; they are read from the run's config.json")
+    tcfg = TrainConfig(**{**config["train"], **train_options}).validate()
+    words = run_words(config, input)
+    if Vocab.from_words(words).chars != config["data"]["vocab"]:
+        raise DataError(f"{input or config['data']['input']}: its vocabulary differs from the run's; cannot resume on other data")
+    data = build_dataset(words, config["data"]["split_seed"], vocab=Vocab(config["data"]["vocab"]),
+                         max_len=config["data"]["max_len"])
+    run = Run(path, {**config, "train": asdict(tcfg)}, device=resolve_device(device), data=data, input=input, pending=True)
+    state = rundir.load_state()
+    model = build_model(config["type"], **config["model"])
+    if "weights" in state:
+        model.load_state_dict(state.pop("weights"))
+    else:                                          # a checkpoint of an earlier version: the weights beside it
+        load_safetensors(model, str(rundir.weights_file("last")), device="cpu")
+    run.model, run._resume = model, state
+    return run
+
+
+def is_run(path) -> bool:
+    """Whether `path` holds a run (a config.json)."""
+    return RunDir(path).exists()
+
+
+def load_run(path, weights: str | None = "best", device="cpu", input=None) -> Run:
+    """A trained run: its config, vocabulary, data (rebuilt on first use; from `input` if given)
+    and, unless weights is None, its model (`best` by val, or `last`)."""
+    rundir = RunDir(path)
+    config = rundir.read_config()
+    device = resolve_device(str(device))
+    model = None if weights is None else load_model(rundir, weights, device, config)
+    return Run(path, config, model, device, input=input)
+
+
+def inspected_model(path=None, trained: bool = True, weights: str = "last", type: str | None = None,
+                    preset: str | None = None, input=None, seed: int = 1337, device="cpu", **options):
+    """(model, data, label, updates) for lr-find and diagnose: the trained model of the run in
+    `path` (trained=True; with its recorded update ratios), a fresh model of that run's config
+    (trained=False), or, without a run, a fresh model of `type`."""
+    if path is not None and is_run(path):
+        if options or type or preset:
+            raise UsageError("model options apply to a fresh model; with -o DIR the run's config is used")
+        if trained:
+            run = load_run(path, weights, device, input=input)
+            return run.model, run.data, f"{run.type} (trained: {path})", run.dir.read_updates()
+    model, data = fresh_model(type, preset, input, seed, like=path if path is not None and is_run(path) else None, **options)
+    return model, data, f"{model.__class__.__name__.lower()} (fresh init)", None
+
+
+def fresh_model(type: str | None = None, preset: str | None = None, input=None, seed: int = 1337,
+                like: str | None = None, **options):
+    """(model, data) of an untrained model: of `type` on `input`, or of the same config and data as
+    the run in directory `like` (lr-find, diagnose)."""
+    if like is not None:
+        run = load_run(like, weights=None, input=input)
+        config, data, type = run.config["model"], run.data, run.type
+    else:
+        resolved = presets.resolve(type, preset, **options)
+        data = build_dataset(read_words(input))
+        config, type = dict(resolved.model, vocab_size=data.vocab.size, seq_len=data.max_len + 1), resolved.type
+    torch.manual_seed(seed)
+    return build_model(type, **config), data
+
+
+def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: bool = False, device="auto") -> Run:
+    """Mix several runs trained on the same data into an ensemble directory that evaluates,
+    samples and scores like any run. The weights are fitted on val by EM (never on test), or equal.
+    The returned run's config holds each member's and the mixture's val and test loss."""
+    if mix not in ("fit", "equal"):
+        raise UsageError(f"--mix must be fit or equal, got {mix!r}")
+    rundir = _check_new(path, force)
+    device = resolve_device(device)
+    if not runs:
+        raise UsageError("an ensemble needs at least one run")
+    members = [RunDir(r) for r in runs]
+    if any(m.path.resolve() == rundir.path.resolve() for m in members):
+        raise UsageError(f"{rundir.path}: the ensemble cannot be one of its own members")
+    configs = [m.read_config() for m in members]
+    for config, name in zip(configs[1:], runs[1:]):
+        for k in ("vocab", "max_len", "split_seed", "sha256", "dedupe"):
+            if config["data"].get(k) != configs[0]["data"].get(k):
+                raise DataError(f"{name}: its data differs from {runs[0]}'s ({k}); ensemble members must be "
+                                "trained on the same file with the same split")
+    models = [load_model(m, weights, device, c) for m, c in zip(members, configs)]
+    data = Run(members[0].path, configs[0]).data
+    nll = {s: torch.stack([token_nll(m, data.split(s), device) for m in models]) for s in ("val", "test")}  # (M, N)
+    w = fit_weights(nll["val"]) if mix == "fit" else torch.full((len(models),), 1.0 / len(models))
+    mixture = Ensemble(models, w.tolist())
+    config = {"type": "ensemble", "members": [os.path.relpath(m.path.resolve(), rundir.path.resolve()) for m in members],
+              "member_types": [c["type"] for c in configs], "weights": mixture.weights, "mix": mix,
+              "member_loss": {s: v.mean(1).tolist() for s, v in nll.items()},
+              "data": configs[0]["data"], "model": {},
+              **{s: mixture_nll(v, w).mean().item() for s, v in nll.items()}}
+    rundir.path.mkdir(parents=True, exist_ok=True)
+    if force:
+        rundir.clear()
+    rundir.write_config(config)
+    return Run(path, config, mixture.eval(), device, data=data)
+
+
+def _train_member(path: str, options: dict, input, device: str, threads: int, log_file: str) -> None:
+    """One member of `best`, in a worker process: its own thread count, its output to a log."""
+    set_threads(threads)
+    with open(log_file, "w", buffering=1) as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        run = create_run(path, input, force=True, device=device, **options)
+        print(run.describe())
+        run.train(progress=False)
+
+
+def best(path, input=None, jobs: int | None = None, device="auto", force: bool = False,
+         members: dict | None = None, log=print) -> Run:
+    """The best-quality recipe: train the members (presets.BEST) side by side, one process per
+    CPU core, into path/members/NAME, then mix them into an ensemble in path."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+    members = presets.BEST if members is None else members
+    rundir = _check_new(path, force)
+    if input is not None:
+        read_words(input)                          # bad input: one error now, not one per member
+    dev = resolve_device(device)
+    jobs = jobs or (1 if dev.type != "cpu" else max(1, os.cpu_count() or 1))
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    for name, options in members.items():         # every member's options checked before any trains
+        try:
+            presets.resolve(**{("preset_name" if k == "preset" else k): v for k, v in options.items()})
+        except UsageError as e:
+            raise UsageError(f"best: {name}: {e}") from None
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    (rundir.path / "members").mkdir(parents=True, exist_ok=True)
+    log(f"training {len(members)} members, {jobs} at a time, {threads} thread(s) each; "
+        f"logs in {rundir.path / 'members'}/NAME/train.log")
+    failed, t0 = [], time.perf_counter()
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = {}
+        for name, options in members.items():
+            d = rundir.path / "members" / name
+            d.mkdir(parents=True, exist_ok=True)
+            futures[pool.submit(_train_member, str(d), options, input, device, threads, str(d / "train.log"))] = name
+        for future in as_completed(futures):
+            name, error = futures[future], future.exception()
+            log(f"  {name:<12} {'done' if error is None else f'FAILED ({error})'} at {time.perf_counter() - t0:5.0f} s")
+            if error is not None:
+                failed.append(name)
+    if failed:
+        raise RunError(f"members {', '.join(failed)} failed; see {rundir.path / 'members'}/NAME/train.log")
+    log(f"members trained in {time.perf_counter() - t0:.0f} s")
+    return ensemble(path, [str(rundir.path / "members" / name) for name in members], force=True, device=device)

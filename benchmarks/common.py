@@ -13,7 +13,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-RESULTS_MD = ROOT / "docs" / "results.md"      # the measured tables, one marked section per benchmark
+DOCS = ROOT / "docs"        # the measured tables, one marked section per benchmark (docs/results.md by default)
 
 
 def machine() -> str:
@@ -45,36 +45,37 @@ def parser(doc: str) -> argparse.ArgumentParser:
     return ap
 
 
-def publish(name: str, table, measure=None) -> dict:
+def publish(name: str, table, measure=None, doc: str = "results.md") -> dict:
     """Every benchmark's last step: the results of `measure()`, saved as results/NAME.json (or,
     with measure None, as for --table, the saved ones), rendered by `table` into the section NAME
-    of docs/results.md and printed."""
+    of docs/DOC (docs/results.md unless the script says otherwise) and printed."""
     if measure is None:
         results = load_results(name)
     else:
         results = measure()
         save_results(name, results)
     markdown = table(results)
-    write_results_section(name, markdown)
+    write_results_section(name, markdown, doc)
     print(markdown)
     return results
 
 
-def _section(text: str, name: str) -> re.Match:
+def _section(text: str, name: str, doc: str) -> re.Match:
     """Where section NAME is in `text`: group 1 is the text between its two markers."""
     m = re.search(re.escape(f"<!-- {name}:start -->") + "(.*?)" + re.escape(f"<!-- {name}:end -->"), text, flags=re.S)
     if m is None:
-        raise SystemExit(f"docs/results.md has no <!-- {name}:start --> ... <!-- {name}:end --> section")
+        raise SystemExit(f"docs/{doc} has no <!-- {name}:start --> ... <!-- {name}:end --> section")
     return m
 
 
-def results_section(name: str) -> str:
-    """The text of section NAME of docs/results.md, without the markers."""
-    return _section(RESULTS_MD.read_text(), name).group(1).strip()
+def results_section(name: str, doc: str = "results.md") -> str:
+    """The text of section NAME of docs/DOC, without the markers."""
+    return _section((DOCS / doc).read_text(), name, doc).group(1).strip()
 
 
-def write_results_section(name: str, markdown: str) -> None:
-    """Replace the text between <!-- name:start --> and <!-- name:end --> in docs/results.md."""
-    text = RESULTS_MD.read_text()
-    m = _section(text, name)
-    RESULTS_MD.write_text(text[:m.start(1)] + f"\n{markdown.strip()}\n" + text[m.end(1):])
+def write_results_section(name: str, markdown: str, doc: str = "results.md") -> None:
+    """Replace the text between <!-- name:start --> and <!-- name:end --> in docs/DOC."""
+    path = DOCS / doc
+    text = path.read_text()
+    m = _section(text, name, doc)
+    path.write_text(text[:m.start(1)] + f"\n{markdown.strip()}\n" + text[m.end(1):])

@@ -14,6 +14,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import presets
+from .data import MAX_BYTES
 from .errors import DataError, RunError, UsageError
 from .models import MODELS
 from .train import TrainConfig
@@ -35,14 +36,13 @@ OPTIONS = {
                                     "`default` where it has one")),
     "batch_size": (("--batch-size",), dict(type=int, default=32, help="examples in a batch (default: 32)")),
 }
-TRAIN_FIELDS = presets.TRAIN_FIELDS
 MODEL_FIELDS = sorted({f.name for cls in MODELS.values() for f in fields(cls.Config)} - {"vocab_size", "seq_len"})
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad option is one line and exit status 2, and no abbreviations."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs):                  # --max is not --max-steps
         super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message):
@@ -106,12 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     add(g, "input", "encoding")
     g.add_argument("--max-len", type=int, default=256, help="longest item allowed, in characters (default: 256)")
     g.add_argument("--dedupe", action="store_true", help="drop repeated items (first occurrence kept)")
+    g.add_argument("--max-bytes", type=int, default=MAX_BYTES, help=f"largest input read (default: {MAX_BYTES:,})")
     g.add_argument("--split-seed", type=int, default=42, help="seed of the 80/10/10 shuffle (default: 42, the lectures')")
-    seen = set()
-    add_config_options(t.add_argument_group("training (defaults depend on --type)"), fields(TrainConfig), seen)
-    mg = t.add_argument_group("model (each applies to the types that have it)")
-    for cls in MODELS.values():
-        add_config_options(mg, fields(cls.Config), seen)
+    add_config_options(t.add_argument_group("training (defaults depend on --type)"), fields(TrainConfig), set())
+    model_options(t, "model (each applies to the types that have it)")
 
     e = sub.add_parser("eval", help="mean NLL per character (nats and bits) on the run's splits",
                        description="Evaluate a run: token-weighted mean negative log-likelihood per character.")
@@ -218,16 +216,18 @@ def png(args, default_dir, name):
 
 def cmd_train(a) -> int:
     from . import runs
+    from .sampling import check_count
+    check_count("--samples", a.samples)
     if a.threads is not None:
         runs.set_threads(a.threads)
-    options = {**explicit(a, TRAIN_FIELDS), **explicit(a, MODEL_FIELDS)}
+    options = {**explicit(a, presets.TRAIN_FIELDS), **explicit(a, MODEL_FIELDS)}
     if a.resume:
         if a.force:
             raise UsageError("--resume and --force contradict each other")
         run = runs.resume_run(a.out, a.input, a.device, type=a.type, preset=a.preset, recipe=a.recipe, **options)
     else:
         run = runs.create_run(a.out, a.input, type=a.type, preset=a.preset, recipe=a.recipe, encoding=a.encoding,
-                              max_len=a.max_len, dedupe=a.dedupe, split_seed=a.split_seed, force=a.force,
+                              max_len=a.max_len, dedupe=a.dedupe, split_seed=a.split_seed, max_bytes=a.max_bytes, force=a.force,
                               device=a.device, **options)
         if a.dedupe:
             d = run.config["data"]
@@ -238,7 +238,7 @@ def cmd_train(a) -> int:
     result = run.train(progress=not a.no_progress, tensorboard=a.tensorboard, track_updates=a.track_updates)
     if result["interrupted"]:
         print(f"stopped at step {result['step']:,}; saved. Continue with: makemore train -o {run.path} --resume", file=sys.stderr)
-        return 130
+        return 128 + result["interrupted"]
     print(loss_table(result["losses"]))
     if a.samples > 0:
         print("samples:")
@@ -387,9 +387,9 @@ def main(argv=None) -> int:
     except (DataError, UsageError, RunError) as e:
         print(f"makemore {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:                        # permissions, a full disk, a read-only directory...
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"makemore {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
+    except (OSError, MemoryError) as e:         # permissions, a full disk, a read-only directory, memory
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"makemore {args.command}: error: {where}{getattr(e, 'strerror', None) or e or 'out of memory'}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

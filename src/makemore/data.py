@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import random
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,6 +29,11 @@ BOUNDARY_SHOWN = "."   # how the boundary is displayed
 BUNDLED = "bundled:names.txt"
 
 
+MAX_BYTES = 2 ** 30     # the largest input read by default (--max-bytes): 1 GiB
+CHUNK = 2 ** 20         # bytes read at a time
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")   # never in an item: tab and line ends aside
+
+
 def bundled_names() -> Path:
     """Path of the names.txt shipped inside the package (32,033 names)."""
     return Path(str(resources.files("makemore") / "data" / "names.txt"))
@@ -36,53 +43,102 @@ def resolve_input(path: str | None) -> Path:
     return bundled_names() if path in (None, BUNDLED) else Path(path)
 
 
-def read_words(path: str | Path | None = None, encoding: str = "utf-8", max_len: int = 256) -> list[str]:
-    """Read one item per line: strip each line, drop blank lines. Errors name the file and line."""
-    path = resolve_input(None if path is None else str(path))
+@dataclass
+class Input:
+    """A file's items, read once: its path as recorded (absolute, or BUNDLED) and the SHA-256 of
+    exactly the bytes that were read."""
+    words: list[str]
+    path: str
+    sha256: str
+
+
+def _where(raw: bytes, pos: int) -> tuple[int, int]:
+    """(line, column), 1-based, of byte `pos` of `raw`."""
+    return raw.count(b"\n", 0, pos) + 1, pos - (raw.rfind(b"\n", 0, pos) + 1) + 1
+
+
+def _read_bytes(path: Path, shown: str, max_bytes: int) -> tuple[bytes, str]:
+    """The whole file, read once in chunks (a FIFO or a pipe works), hashed as it is read, and
+    refused past max_bytes (so /dev/zero ends in an error, not in all the memory)."""
+    digest, chunks, total = hashlib.sha256(), [], 0
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise DataError(f"{shown}: larger than --max-bytes {max_bytes:,}; pass a larger --max-bytes "
+                                    "if this is really the input")
+                digest.update(chunk)
+                chunks.append(chunk)
+    except IsADirectoryError:
+        raise DataError(f"{shown}: is a directory, expected a text file with one item per line") from None
+    except OSError as e:
+        raise DataError(f"{shown}: cannot read: {e.strerror}") from None
+    return b"".join(chunks), digest.hexdigest()
+
+
+def read_input(path: str | Path | None = None, encoding: str = "utf-8", max_len: int = 256,
+               max_bytes: int = MAX_BYTES) -> Input:
+    """Read one item per line: strip each line, drop blank lines. Errors name the file and line.
+    The file is read once, streamed and bounded by max_bytes; its path is recorded absolute."""
+    if path is not None and not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a file path (str or Path), got {type(path).__name__}")
     try:
         codecs.lookup(encoding)
     except LookupError:
         raise UsageError(f"--encoding: unknown encoding {encoding!r}") from None
     if max_len < 1:
         raise UsageError(f"--max-len must be at least 1, got {max_len}")
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected a text file with one item per line")
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    if not max_bytes >= 1:
+        raise UsageError(f"--max-bytes must be at least 1, got {max_bytes}")
+    file = resolve_input(None if path is None else str(path))
+    shown = str(path) if path is not None and str(path) != BUNDLED else str(file)
+    if not file.exists():
+        raise DataError(f"{shown}: no such file")
+    raw, sha = _read_bytes(file, shown, max_bytes)
     if not raw:
-        raise DataError(f"{path}: file is empty")
+        raise DataError(f"{shown}: file is empty")
+    utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
     try:
         text = raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
     except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise DataError(f"{path}:{line}: cannot decode byte 0x{raw[e.start]:02x} (column {col}) as "
-                        f"{encoding}; pass --encoding (e.g. --encoding cp1252)") from None
+        line, col = _where(raw, e.start)
+        hint = "--encoding utf-16 (the file starts with a UTF-16 byte-order mark)" if utf16 else \
+            "--encoding (e.g. --encoding cp1252)"
+        raise DataError(f"{shown}:{line}: cannot decode byte 0x{raw[e.start]:02x} (column {col}) as "
+                        f"{encoding}; pass {hint}") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")             # any line ending
+    bad = CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        what = "a NUL character (is this a UTF-16 file? pass --encoding utf-16)" if bad.group() == "\x00" else \
+            f"the control character U+{ord(bad.group()):04X}"
+        raise DataError(f"{shown}:{line}: {what} at column {col}; items are lines of text")
     words = []
     for lineno, line in enumerate(text.split("\n"), start=1):
         w = line.strip()
         if not w:
             continue
         if len(w) > max_len:
-            raise DataError(f"{path}:{lineno}: item is {len(w)} characters long, over --max-len {max_len}")
+            raise DataError(f"{shown}:{lineno}: item is {len(w)} characters long, over --max-len {max_len}")
         words.append(w)
     if not words:
-        raise DataError(f"{path}: no items (every line is blank)")
-    return words
+        raise DataError(f"{shown}: no items (every line is blank)")
+    recorded = BUNDLED if path is None or str(path) == BUNDLED else os.path.abspath(path)
+    return Input(words, recorded, sha)
+
+
+def read_words(path: str | Path | None = None, encoding: str = "utf-8", max_len: int = 256,
+               max_bytes: int = MAX_BYTES) -> list[str]:
+    """The items of a file (read_input's words): the bundled names.txt when path is None."""
+    return read_input(path, encoding, max_len, max_bytes).words
 
 
 def dedupe_words(words: list[str]) -> tuple[list[str], int]:
     """Keep the first occurrence of each item; return (kept, number dropped)."""
     kept = list(dict.fromkeys(words))
     return kept, len(words) - len(kept)
-
-
-def file_digest(path: str | Path | None) -> str:
-    return hashlib.sha256(resolve_input(None if path is None else str(path)).read_bytes()).hexdigest()
 
 
 @dataclass
@@ -212,6 +268,10 @@ class Dataset:
 def build_dataset(words: list[str], split_seed: int = 42, vocab: Vocab | None = None,
                   max_len: int | None = None) -> Dataset:
     """Split and encode. Pass the vocab / max_len of a saved run to encode new data its way."""
+    if isinstance(words, str) or not all(isinstance(w, str) for w in words):
+        raise TypeError("words must be a list of strings (items), e.g. ['emma', 'olivia']")
+    if len(words) == 0:
+        raise ValueError("words is empty: a dataset needs items")
     vocab = vocab or Vocab.from_words(words)
     unknown = vocab.unknown_chars(words)
     if unknown:

@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
+from .files import atomic_write  # noqa: E402
+
 CJK_FONT_HINTS = ("CJK", "WenQuanYi", "Noto Sans SC", "Noto Sans TC", "Noto Sans JP", "Source Han", "Droid Sans Fallback",
                   "AR PL", "Unifont")
 
@@ -46,11 +48,10 @@ def use_fonts_for(labels) -> None:
 
 def _save(fig, path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=fig.dpi)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=fig.dpi, format="png"))
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -15,18 +15,20 @@ The directory:
     metrics.jsonl      one JSON object per log / evaluation line
     updates.json       update:data ratios (`train --track-updates`, read by `diagnose`)
 
-Every file but metrics.jsonl is written to a temporary file and renamed into place. state.pt
-holds its own copy of the weights, so a resumed run always starts from one whole checkpoint, even
-if a kill fell between the renames of two files. This is the only module that writes a run.
+Every file but metrics.jsonl is written to a temporary file (an unpredictable name, created
+exclusively) and renamed into place. state.pt holds its own copy of the weights, so a resumed run
+always starts from one whole checkpoint, even if a kill fell between the renames of two files.
+No write follows a symbolic link. A writer holds an exclusive lock on DIR/.lock while it trains.
+This is the only module that writes a run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -36,10 +38,11 @@ from safetensors.torch import load_model as load_safetensors, save_model
 
 from . import presets
 from .batches import Batches
-from .data import (BUNDLED, Dataset, Split, Vocab, build_dataset, dedupe_words, encode_words, file_digest, read_words,
+from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, dedupe_words, encode_words, read_input, read_words,
                    resolve_input, split_words)
 from .errors import DataError, RunError, UsageError
 from .evaluation import evaluate, token_nll
+from .files import UMASK, atomic_write
 from .models import build_model
 from .models.ensemble import Ensemble, fit_weights, mixture_nll
 from .sampling import novelty, sample_items, score_items
@@ -50,20 +53,6 @@ SPLITS = ("train", "val", "test")
 WEIGHTS = ("best", "last")
 CONFIG_KEYS = ("type", "model", "data")
 DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path), then rename tmp_path onto path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class RunDir:
@@ -89,6 +78,30 @@ class RunDir:
     def exists(self) -> bool:
         return self.config_file.exists()
 
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold DIR/.lock exclusively (one writer at a time); another holder is a one-line error."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~UMASK)
+        except OSError as e:
+            raise RunError(f"{self.path / '.lock'}: cannot open the lock ({e.strerror})") from None
+        try:
+            try:
+                import fcntl
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except ImportError:     # no fcntl (Windows): no lock
+                pass
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise RunError(f"{self.path}: another process (pid {holder}) is writing this run; wait for it "
+                               "or choose another -o") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)                # closing releases the lock
+
     def read_config(self) -> dict:
         if not self.exists():
             raise RunError(f"{self.path}: not a run directory (no config.json); train one with `makemore train -o {self.path}`")
@@ -96,6 +109,8 @@ class RunDir:
             config = json.loads(self.config_file.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise RunError(f"{self.config_file}: unreadable config ({e})") from None
+        if not isinstance(config, dict):
+            raise RunError(f"{self.config_file}: not a makemore run config (a JSON object is expected)")
         missing = [k for k in CONFIG_KEYS if k not in config]
         missing += [f"data.{k}" for k in DATA_KEYS if k not in config.get("data", {}) and config.get("type") != "ensemble"]
         if missing:
@@ -106,18 +121,33 @@ class RunDir:
         config = {"makemore_version": __version__, **{k: v for k, v in config.items() if k != "makemore_version"}}
         atomic_write(self.config_file, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n"))
 
-    def save_weights(self, model, which: str) -> None:
-        atomic_write(self.weights_file(which), lambda tmp: save_model(model, tmp, metadata={"makemore_version": __version__}))
+    def save_weights(self, model, which: str, step: int | None = None) -> None:
+        meta = {"makemore_version": __version__, **({} if step is None else {"step": str(step)})}
+        atomic_write(self.weights_file(which), lambda tmp: save_model(model, tmp, metadata=meta))
+
+    def weights_step(self, which: str = "last") -> int | None:
+        """The step a weights file was saved at (None if it does not say)."""
+        from safetensors import safe_open
+        try:
+            with safe_open(str(self.weights_file(which)), "pt") as f:
+                step = (f.metadata() or {}).get("step")
+        except Exception:
+            return None
+        return int(step) if step is not None and step.isdigit() else None
 
     def save_state(self, state: dict) -> None:
         atomic_write(self.state_file, lambda tmp: torch.save(state, tmp))
 
     def load_state(self) -> dict:
         try:
-            return torch.load(self.state_file, map_location="cpu", weights_only=True)
+            state = torch.load(self.state_file, map_location="cpu", weights_only=True)
         except Exception as e:          # a refused pickle, a truncated or foreign file
             raise RunError(f"{self.state_file}: not a checkpoint this version can resume from "
                            f"({type(e).__name__}); start anew with --force") from None
+        missing = [k for k in ("step", "best_val", "torch_rng", "generator") if not isinstance(state, dict) or k not in state]
+        if missing:
+            raise RunError(f"{self.state_file}: not a whole checkpoint (missing {', '.join(missing)}); start anew with --force")
+        return state
 
     def read_updates(self) -> dict | None:
         """The update:data ratios recorded by `train --track-updates`, if any."""
@@ -131,9 +161,10 @@ class RunDir:
     def save_checkpoint(self, model, state: dict, best: bool) -> None:
         """One checkpoint: best weights (if best), last weights, then the state to resume from,
         which carries the same weights, so resuming never mixes two checkpoints."""
+        step = int(state["step"])
         if best:
-            self.save_weights(model, "best")
-        self.save_weights(model, "last")
+            self.save_weights(model, "best", step)
+        self.save_weights(model, "last", step)
         self.save_state({**state, "weights": model.state_dict()})
 
     def write_json(self, path: Path, obj) -> None:
@@ -141,27 +172,53 @@ class RunDir:
 
     def log(self, record: dict) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.metrics_file, "a") as f:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.metrics_file, flags, 0o666 & ~UMASK)
+        except OSError as e:
+            raise RunError(f"{self.metrics_file}: cannot append ({e.strerror}"
+                           + ("; it is a symbolic link" if self.metrics_file.is_symlink() else "") + ")") from None
+        with os.fdopen(fd, "a") as f:
             f.write(json.dumps(record) + "\n")
 
     def read_metrics(self) -> list[dict]:
+        """The records of metrics.jsonl. A last line cut short by a kill is left out; any other
+        line that is not JSON is an error naming it."""
+        if self.metrics_file.is_symlink():
+            raise RunError(f"{self.metrics_file}: is a symbolic link; a run's files are never links, so it is not read")
         if not self.metrics_file.exists():
             return []
+        text = self.metrics_file.read_text(errors="replace")
+        lines = text.split("\n")
         records = []
-        for lineno, line in enumerate(self.metrics_file.read_text().splitlines(), start=1):
+        for lineno, line in enumerate(lines, start=1):
             if line.strip():
                 try:
                     records.append(json.loads(line))
                 except json.JSONDecodeError:
+                    if lineno == len(lines):        # no newline after it: a write that was cut short
+                        break
                     raise RunError(f"{self.metrics_file}:{lineno}: not a JSON line") from None
         return records
+
+    def rewind_metrics(self, step: int) -> None:
+        """On resume: keep the records up to the checkpoint's step (what a kill logged after it
+        will be logged again) and drop the final scores (training goes on)."""
+        keep = [r for r in self.read_metrics() if r.get("step", 0) <= step and not r.get("final")]
+        atomic_write(self.metrics_file, lambda tmp: Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in keep)))
 
     def clear(self) -> None:
         """Remove a previous run's files (for --force), and any temporary file a kill left behind,
         leaving anything else in the directory."""
-        for f in self.files() + list(self.path.glob(".*.tmp")):
-            if f.exists():
+        for f in self.files():
+            if f.exists() or f.is_symlink():
                 f.unlink()
+        self.clear_temporary()
+
+    def clear_temporary(self) -> None:
+        """Remove the temporary files a kill left behind (only while holding the lock)."""
+        for f in self.path.glob(".*.tmp"):
+            f.unlink()
 
 
 def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict | None = None):
@@ -182,22 +239,26 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
         f = rundir.weights_file("last")
     if not f.exists():
         raise RunError(f"{rundir.path}: no weights saved yet ({f.name} missing)")
-    load_safetensors(model, str(f), strict=True, device="cpu")
+    try:
+        load_safetensors(model, str(f), strict=True, device="cpu")
+    except Exception as e:           # truncated, crafted, or another model's weights
+        raise RunError(f"{f}: not the weights of this run's {config['type']} model "
+                       f"({str(e).splitlines()[0][:160] if str(e) else type(e).__name__})") from None
     return model.to(device).eval()
 
 
 def run_words(config: dict, input: str | None = None) -> list[str]:
-    """The items a run was trained on, read again as it read them (or from `input` instead)."""
+    """The items a run was trained on, read again as it read them: the same bytes (checked by their
+    SHA-256) or an error. With `input`, that file's items instead, knowingly."""
     d = config["data"]
     path = input or d["input"]
     if input is None and not resolve_input(path).exists():
         raise DataError(f"the run's data file {path} is gone; pass -i FILE")
-    words = read_words(path, encoding=d["encoding"], max_len=d["max_len_limit"])
-    if d.get("dedupe"):
-        words, _ = dedupe_words(words)
-    if input is None and file_digest(path) != d["sha256"]:
-        print(f"warning: {path} changed since training; its split differs from the run's", file=sys.stderr)
-    return words
+    read = read_input(path, encoding=d["encoding"], max_len=d["max_len_limit"], max_bytes=d.get("max_bytes", MAX_BYTES))
+    if input is None and read.sha256 != d["sha256"]:
+        raise DataError(f"{path}: changed since the run was trained (its SHA-256 differs), so the run's split "
+                        "cannot be rebuilt from it; pass -i FILE to use a file knowingly")
+    return dedupe_words(read.words)[0] if d.get("dedupe") else read.words
 
 
 class Run:
@@ -256,28 +317,36 @@ class Run:
             raise RunError(f"{self.path}: a loaded run does not train again; use resume_run to continue it")
         if track_updates < 0:
             raise UsageError(f"--track-updates must be at least 1, got {track_updates}")
-        writer, SummaryWriter = None, tensorboard_writer() if tensorboard else None
-        if self._force:
-            self.dir.clear()                           # the new run has passed every check: now replace the old
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.dir.write_config(self.config)
-        self._pending = False
-        if tensorboard:
-            writer = SummaryWriter(log_dir=str(self.path / "tensorboard"))
-        if track_updates:
-            from .diagnostics import UpdateTracker
-            on_step = UpdateTracker(self.model, every=track_updates)
-        result = train(self.model, self.data, TrainConfig(**self.config["train"]), run=self.dir, device=self.device,
-                       resume=self._resume, progress=progress, writer=writer, stop_at=stop_at, on_step=on_step)
-        if writer is not None:
-            writer.close()
-        if track_updates:
-            self.dir.write_json(self.dir.updates_file, on_step.to_dict())
-        result["losses"] = None
-        if not result["interrupted"]:
-            self.model = load_model(self.dir, "best", self.device, self.config)
-            result["losses"] = self.evaluate()
-            self.dir.log({"step": result["step"], "final": True, **result["losses"]})
+        SummaryWriter = tensorboard_writer() if tensorboard else None
+        with self.dir.lock():
+            if self._resume is None:
+                _check_new(self.path, self._force)      # checked again under the lock: nobody took it meanwhile
+            if self._force:
+                self.dir.clear()                        # the new run has passed every check: now replace the old
+            else:
+                self.dir.clear_temporary()
+            if self._resume is not None:
+                self.dir.rewind_metrics(int(self._resume["step"]))
+            self.dir.write_config(self.config)
+            self._pending = False
+            writer = SummaryWriter(log_dir=str(self.path / "tensorboard")) if tensorboard else None
+            if track_updates:
+                from .diagnostics import UpdateTracker
+                on_step = UpdateTracker(self.model, every=track_updates)
+            try:
+                result = train(self.model, self.data, TrainConfig(**self.config["train"]), run=self.dir,
+                               device=self.device, resume=self._resume, progress=progress, writer=writer,
+                               stop_at=stop_at, on_step=on_step)
+            finally:
+                if writer is not None:
+                    writer.close()
+            if track_updates:
+                self.dir.write_json(self.dir.updates_file, on_step.to_dict())
+            result["losses"] = None
+            if not result["interrupted"]:
+                self.model = load_model(self.dir, "best", self.device, self.config)
+                result["losses"] = self.evaluate()
+                self.dir.log({"step": result["step"], "final": True, **result["losses"]})
         return result
 
     # --- using a trained run ---------------------------------------------------------------
@@ -319,8 +388,8 @@ class Run:
 
 def set_threads(n: int) -> None:
     """torch's CPU threads for this process (--threads)."""
-    if n < 1:
-        raise UsageError(f"--threads must be at least 1, got {n}")
+    if not 1 <= n <= 1024:
+        raise UsageError(f"--threads must be in [1, 1024], got {n}")
     torch.set_num_threads(n)
 
 
@@ -337,6 +406,10 @@ def _check_new(path, force: bool) -> RunDir:
     rundir = RunDir(path)
     if rundir.path.exists() and not rundir.path.is_dir():
         raise RunError(f"{rundir.path}: exists and is not a directory")
+    leftovers = [f.name for f in rundir.files() if f.exists() or f.is_symlink()]
+    if leftovers and not rundir.exists() and not force:
+        raise RunError(f"{rundir.path}: holds files of a run ({', '.join(leftovers)}) but no config.json; "
+                       "pass --force to replace them")
     if rundir.exists() and not force:
         try:
             old = rundir.read_config()["type"]
@@ -348,28 +421,28 @@ def _check_new(path, force: bool) -> RunDir:
 
 def create_run(path, input=None, *, type: str | None = None, preset: str | None = None, recipe: str | None = None,
                encoding: str = "utf-8", max_len: int = 256, dedupe: bool = False, split_seed: int = 42,
-               force: bool = False, device="auto", **options) -> Run:
+               max_bytes: int = MAX_BYTES, force: bool = False, device="auto", **options) -> Run:
     """A new run in `path`, ready to train: every option checked, the data read and split, the
-    model built. Nothing is written until run.train() (with force, the old run is removed then).
+    model built (after a check that it and its training fit in memory). Nothing is written until
+    run.train() (with force, the old run is removed then).
     options: any model option of the type (n_embd=...) or TrainConfig field (max_steps=...)."""
     _check_new(path, force)
     resolved = presets.resolve(type, preset, recipe, **options)
-    words = read_words(input, encoding=encoding, max_len=max_len)
-    dropped = 0
-    if dedupe:
-        words, dropped = dedupe_words(words)
+    read = read_input(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
+    words, dropped = dedupe_words(read.words) if dedupe else (read.words, 0)
     if len(words) < 10:
         why = f" (--dedupe dropped {dropped:,} repeated items, {len(words)} left)" if dedupe else ""
         raise DataError(f"{input or 'input'}: only {len(words)} items{why}; need at least 10 to split 80/10/10")
     data = build_dataset(words, split_seed)
+    check_memory(resolved.type, resolved.model, resolved.train, data)
     torch.manual_seed(resolved.train.seed)                     # the seed sets the initial weights too
     model = build_model(resolved.type, data.vocab.size, data.max_len + 1, **resolved.model)
     Batches.check(model, resolved.train.bucket, resolved.train.pack)
     config = {
         "type": resolved.type, "preset": resolved.preset, "recipe": resolved.recipe,
         "model": asdict(model.config),
-        "data": {"input": str(Path(input).resolve()) if input is not None and str(input) != BUNDLED else BUNDLED,
-                 "sha256": file_digest(input), "encoding": encoding, "max_len_limit": max_len, "dedupe": dedupe,
+        "data": {"input": read.path, "sha256": read.sha256, "encoding": encoding, "max_len_limit": max_len,
+                 "max_bytes": max_bytes, "dedupe": dedupe,
                  "dedupe_dropped": dropped, "split_seed": split_seed, "vocab": data.vocab.chars, "max_len": data.max_len,
                  "items": {s: len(data.split(s).words) for s in SPLITS},
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},
@@ -391,20 +464,73 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
         name = unknown[0].replace("_", "-") if unknown else "preset" if preset else "recipe" if recipe else "type"
         raise UsageError(f"--{name}: model options cannot change on --resume; they are read from the run's config.json")
     tcfg = TrainConfig(**{**config["train"], **train_options}).validate()
+    state = rundir.load_state()
     words = run_words(config, input)
     if Vocab.from_words(words).chars != config["data"]["vocab"]:
         raise DataError(f"{input or config['data']['input']}: its vocabulary differs from the run's; cannot resume on other data")
     data = build_dataset(words, config["data"]["split_seed"], vocab=Vocab(config["data"]["vocab"]),
                          max_len=config["data"]["max_len"])
+    check_memory(config["type"], config["model"], tcfg, data)
     run = Run(path, {**config, "train": asdict(tcfg)}, device=resolve_device(device), data=data, input=input, pending=True)
-    state = rundir.load_state()
     model = build_model(config["type"], **config["model"])
     if "weights" in state:
-        model.load_state_dict(state.pop("weights"))
+        try:
+            model.load_state_dict(state.pop("weights"))
+        except (RuntimeError, KeyError) as e:
+            raise RunError(f"{rundir.state_file}: its weights do not fit the run's model "
+                           f"({str(e).splitlines()[0][:120]})") from None
+        saved = rundir.weights_step("last")
+        if saved is not None and saved != int(state["step"]):
+            print(f"{rundir.path}: model.safetensors is from step {saved:,} but state.pt from step {int(state['step']):,} "
+                  f"(a save was cut short); resuming from the whole checkpoint at step {int(state['step']):,}",
+                  file=sys.stderr)
     else:                                          # a checkpoint of an earlier version: the weights beside it
-        load_safetensors(model, str(rundir.weights_file("last")), device="cpu")
+        model = load_model(rundir, "last", "cpu", config).train()
     run.model, run._resume = model, state
     return run
+
+
+def memory_available() -> int | None:
+    """Bytes of memory a training may take: what this machine can still give (Linux: MemAvailable),
+    capped by MAKEMORE_MAX_MEMORY (bytes) where set, e.g. on a shared machine; None if unknown."""
+    free = None
+    try:
+        with open("/proc/meminfo") as f:
+            free = next((int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")), None)
+    except OSError:
+        pass
+    cap = os.environ.get("MAKEMORE_MAX_MEMORY")
+    if cap:
+        if not cap.isdigit():
+            raise UsageError(f"MAKEMORE_MAX_MEMORY must be a number of bytes, got {cap!r}")
+        free = min(int(cap), free) if free is not None else int(cap)
+    return free
+
+
+def check_memory(type: str, model_options: dict, cfg: TrainConfig, data: Dataset) -> None:
+    """Refuse, before anything is allocated, a model and batch that would not fit in memory: the
+    parameters counted on the meta device (no memory), times 4 (weights, gradients, AdamW's two
+    moments), plus a generous bound on one step's activations (logits and the widest layers)."""
+    examples = data.train.n_targets * model_options.get("block_size", 0) * 2      # window contexts, int16
+    pool = cfg.bucket * cfg.batch_size * 8                                         # a length-bucket pool's indices
+    free = memory_available()
+    if free is not None and examples + pool > free:
+        raise UsageError(f"--block-size {model_options.get('block_size')} with --bucket {cfg.bucket} needs about "
+                         f"{(examples + pool) / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB available")
+    with torch.device("meta"):
+        model = build_model(type, data.vocab.size, data.max_len + 1, **{k: v for k, v in model_options.items()
+                                                                          if k not in ("vocab_size", "seq_len")})
+    params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
+    x, _, lengths = model.examples(data.train)
+    rows = cfg.batch_size or len(x)
+    positions = rows * (x.size(1) if lengths is not None else model_options.get("block_size", 1))
+    width = max([v for k, v in model_options.items() if k.startswith("n_") and isinstance(v, int)] + [1])
+    layers = max(1, model_options.get("n_layer", 1))
+    need = 4 * (4 * params + 3 * positions * (data.vocab.size + 8 * width * layers))
+    if free is not None and need > free:
+        raise UsageError(f"this model ({params:,} parameters) and batch (--batch-size {cfg.batch_size}) need about "
+                         f"{need / 2**30:,.1f} GiB to train, more than the {free / 2**30:,.1f} GiB available; "
+                         "use a smaller --batch-size or model")
 
 
 def is_run(path) -> bool:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import BOUNDARY, Vocab, encode_words
-from .errors import UsageError
+from .errors import RunError, UsageError
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
@@ -27,6 +27,15 @@ def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None, to
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.empty_like(logits).scatter_(-1, order, sorted_logits)
     return logits
+
+
+MAX_ITEMS = 10_000_000    # items one call samples at most
+
+
+def check_count(option: str, n, low: int = 0, high: int = MAX_ITEMS) -> None:
+    """A number of items to sample: a whole number in [low, high]."""
+    if not isinstance(n, int) or not low <= n <= high:
+        raise UsageError(f"{option} must be in [{low}, {high:,}], got {n}")
 
 
 def check_sampling_options(temperature, top_k, top_p):
@@ -74,6 +83,9 @@ def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: f
     done = torch.zeros(n, dtype=torch.bool, device=device)
     for t in range(len(prefix), max_len):
         logits, state = decoder.step(tokens, state)                                 # (n, V)
+        if t == len(prefix) and not bool(torch.isfinite(logits).all()):
+            raise RunError("the model's outputs are not finite numbers (NaN or infinity): its weights are "
+                           "broken; train it again")
         if temperature == 0:
             nxt = logits.argmax(-1)                                                  # (n,)
         else:
@@ -101,8 +113,7 @@ def sample_items(model, vocab: Vocab, n: int, max_len: int, prefix: str = "", un
     """Sample n items as strings. unique=True keeps drawing until n distinct items (or gives up).
     batch_size: rows decoded at once; by default as many as fit SAMPLE_TOKENS positions (8,738 rows
     for names), so per-step overheads are shared by many rows while caches stay small."""
-    if not isinstance(n, int) or n < 1:
-        raise UsageError(f"-n must be at least 1, got {n}")
+    check_count("-n", n, 1)
     unknown = vocab.unknown_chars([prefix])
     if unknown:
         raise UsageError(f"--prefix {prefix!r}: character {unknown[0]!r} is not in the model's vocabulary")

@@ -13,7 +13,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from itertools import chain
 
 import torch
@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 
 from .batches import Batches
 from .data import Dataset
-from .errors import UsageError
-from .evaluation import calibrate_batchnorm, evaluate, uniform_loss
+from .errors import RunError, UsageError
+from .evaluation import EVAL_BYTES, calibrate_batchnorm, evaluate, uniform_loss
 from .models.base import option
 
 
@@ -55,6 +55,14 @@ class TrainConfig:
     dtype: str = option("float32", "float32, or bfloat16 autocast for the training step (for GPUs with bfloat16 units)")
 
     def validate(self):
+        """Every setting in range: a one-line error naming the option otherwise (NaN and infinity included)."""
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, type(f.default)) and not (isinstance(v, int) and isinstance(f.default, float)) \
+                    or isinstance(v, bool) != isinstance(f.default, bool):
+                raise UsageError(f"--{f.name.replace('_', '-')} must be a {type(f.default).__name__}, got {v!r}")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise UsageError(f"--{f.name.replace('_', '-')} must be a finite number, got {v}")
         for k in ("max_steps", "batch_size", "warmup_steps", "weight_decay", "grad_clip", "bucket"):
             if getattr(self, k) < 0:
                 raise UsageError(f"--{k.replace('_', '-')} must be >= 0, got {getattr(self, k)}")
@@ -63,6 +71,13 @@ class TrainConfig:
                 raise UsageError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(self, k)}")
         if self.lr <= 0:
             raise UsageError(f"--lr must be > 0, got {self.lr}")
+        for k in ("min_lr_ratio", "decay_at"):
+            if not 0 <= getattr(self, k) <= 1:
+                raise UsageError(f"--{k.replace('_', '-')} must be in [0, 1], got {getattr(self, k)}")
+        if not 0 <= self.seed < 2 ** 63:
+            raise UsageError(f"--seed must be in [0, 2**63), got {self.seed}")
+        if not self.decay_factor > 0:
+            raise UsageError(f"--decay-factor must be > 0, got {self.decay_factor}")
         if not 0 <= self.ema < 1:
             raise UsageError(f"--ema must be in [0, 1) (a decay per step, e.g. 0.999; 0 = off), got {self.ema}")
         if self.optimizer not in ("adamw", "sgd"):
@@ -127,7 +142,8 @@ def step_loss(model, x, y, **extra):
 def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device("cpu"),
           resume: dict | None = None, progress: bool = True, writer=None, stop_at: int | None = None,
           on_step=None) -> dict:
-    """Train `model` in place and return {"step", "best_val", "interrupted"}.
+    """Train `model` in place and return {"step", "best_val", "interrupted"} (interrupted: the
+    signal that stopped it, SIGINT or SIGTERM, else 0).
 
     run: the runs.RunDir to checkpoint into (last + best-by-val weights, state.pt, metrics.jsonl);
     None keeps nothing.
@@ -172,8 +188,13 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     t_start = time.perf_counter() - (float(resume["elapsed"]) if resume is not None and "elapsed" in resume else 0.0)
 
     def checkpoint(step, val):
-        """Save the scored weights (as best too, if val is the best so far) with the state to resume."""
+        """Save the scored weights (as best too, if val is the best so far) with the state to resume.
+        Weights that are no longer finite numbers are never saved: training stops, the last good
+        checkpoint stays."""
         nonlocal best_val
+        if not all(bool(torch.isfinite(p).all()) for p in chain(model.parameters(), scored.parameters())):
+            raise RunError(f"the weights stopped being finite numbers by step {step:,}; training stopped and the "
+                           "last good checkpoint was kept (lower --lr, or set --grad-clip)")
         if run is None:
             return
         best = val is not None and val < best_val
@@ -188,6 +209,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         if cfg.calibrate:
             calibrate_batchnorm(scored, data.train, device)
         val = evaluate(scored, data.val, device)
+        if not math.isfinite(val):
+            raise RunError(f"the val loss is {val} at step {step:,}; training stopped and the last good checkpoint "
+                           "was kept (lower --lr, or set --grad-clip)")
         model.train()
         bar.write(f"step {step:>7d} | val {val:.4f} nats/char ({val / math.log(2):.4f} bits)")
         if run:
@@ -196,13 +220,14 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             writer.add_scalar("loss/val", val, step)
         checkpoint(step, val)
 
-    interrupted = False                       # Ctrl-C finishes the step, saves, and stops
-    def on_sigint(signum, frame):
+    interrupted = 0                           # Ctrl-C or SIGTERM finishes the step, saves, and stops
+    def on_signal(signum, frame):
         nonlocal interrupted
         if interrupted:
             raise KeyboardInterrupt
-        interrupted = True
-    old_handler = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+        interrupted = signum
+    handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    old_handlers = {s: signal.signal(s, on_signal) for s in handled}
 
     model.train()
     bar = tqdm(total=max_steps, initial=step, disable=not progress, dynamic_ncols=True, unit="step")
@@ -234,6 +259,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             if step % cfg.log_interval == 0 or step == max_steps:
                 dt = time.perf_counter() - t_log
                 mean_loss = loss_sum.item() / n_summed
+                if not math.isfinite(mean_loss):
+                    raise RunError(f"the training loss became {mean_loss} by step {step:,}; training stopped and the "
+                                   "last good checkpoint was kept (lower --lr, or set --grad-clip)")
                 tok_s = tokens_per_step * n_summed / dt
                 bar.set_postfix(loss=f"{mean_loss:.4f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr:.2g}")
                 if run:
@@ -250,18 +278,18 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                 evaluated = step
                 t_log += time.perf_counter() - t_eval   # evaluation time is not training throughput
             if stop_at is not None and step >= stop_at:
-                interrupted = True
+                interrupted = signal.SIGINT
         if not interrupted and evaluated != step and resume is None:
             evaluate_and_checkpoint(step)              # a run of no steps: the fitted or initial model
     finally:
         bar.close()
-        if old_handler is not None:
-            signal.signal(signal.SIGINT, old_handler)
+        for s, handler in old_handlers.items():
+            signal.signal(s, handler)
     if interrupted:
         checkpoint(step, None)
     if average is not None:
         model.load_state_dict(average.state_dict())
-    return {"step": step, "best_val": best_val, "interrupted": interrupted}
+    return {"step": step, "best_val": best_val, "interrupted": int(interrupted)}
 
 
 def ema_decay(decay: float, step: int) -> float:
@@ -287,6 +315,7 @@ def init_check(model, batches: Batches, n: int = 1024) -> dict:
     """The MLP lecture's check: at initialization the loss should be near -ln(1/V), the loss of
     predicting every character uniformly. Far above it, the output layer starts too confident."""
     buffers = {k: v.clone() for k, v in model.named_buffers()}     # BatchNorm's running stats stay as they are
+    n = max(1, min(n, EVAL_BYTES // (4 * model.config.vocab_size * batches.x[0].numel())))   # logits within the budget
     x, y = batches.x[:n].long(), batches.y[:n].long()
     loss = model.loss(x, y).item()
     for k, v in model.named_buffers():

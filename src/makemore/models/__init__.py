@@ -50,5 +50,9 @@ def build_model(name: str, vocab_size: int, seq_len: int, **options):
         if k not in known:
             raise UsageError(f"option --{k.replace('_', '-')} does not apply to --type {name} "
                              f"(it takes: {', '.join('--' + f.replace('_', '-') for f in known) or 'none'})")
+    if not isinstance(vocab_size, int) or vocab_size < 2:
+        raise UsageError(f"vocab_size must be at least 2 (the boundary and one character), got {vocab_size!r}")
+    if not isinstance(seq_len, int) or seq_len < 2:
+        raise UsageError(f"seq_len must be at least 2 (the longest item + 1), got {seq_len!r}")
     config = cls.Config(vocab_size=vocab_size, seq_len=seq_len, **options)
     return cls(config)

@@ -39,11 +39,18 @@ def option(default, help: str):
     return field(default=default, metadata={"help": help})
 
 
+MAX_COUNT = 1024          # layers, heads, context characters: beyond this a model is a typo, not a plan
+
+
 def check_positive(config, *names) -> None:
-    """Sizes must be at least 1: a clear error naming the command-line option otherwise."""
+    """Sizes must be at least 1, and counts of layers, heads or context characters at most
+    MAX_COUNT: a clear error naming the command-line option otherwise."""
     for k in names:
-        if getattr(config, k) < 1:
-            raise UsageError(f"--{k.replace('_', '-')} must be at least 1, got {getattr(config, k)}")
+        v = getattr(config, k)
+        if v < 1:
+            raise UsageError(f"--{k.replace('_', '-')} must be at least 1, got {v}")
+        if k in ("n_layer", "n_head", "block_size") and v > MAX_COUNT:
+            raise UsageError(f"--{k.replace('_', '-')} must be at most {MAX_COUNT}, got {v}")
 
 
 def check_fraction(config, name: str) -> None:

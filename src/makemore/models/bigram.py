@@ -29,7 +29,7 @@ class NeuralBigram(WindowModel):
 
     def __init__(self, config: NeuralBigramConfig):
         super().__init__()
-        if config.reg < 0:
+        if not 0 <= config.reg < float("inf"):
             raise UsageError(f"--reg must be >= 0, got {config.reg}")
         self.config = config
         self.W = nn.Parameter(torch.randn(config.vocab_size, config.vocab_size))  # (V, V)

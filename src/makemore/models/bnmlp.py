@@ -31,7 +31,7 @@ class BNMLP(WindowModel):
     def __init__(self, config: BNMLPConfig):
         super().__init__()
         check_positive(config, "block_size", "n_embd", "n_hidden", "n_layer")
-        if config.gain <= 0:
+        if not 0 < config.gain < float("inf"):
             raise UsageError(f"--gain must be > 0, got {config.gain}")
         self.config = config
         self.block_size = config.block_size

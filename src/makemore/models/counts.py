@@ -43,7 +43,7 @@ class Bigram(_CountModel):
 
     def __init__(self, config: BigramConfig):
         super().__init__()
-        if config.smoothing < 0:
+        if not 0 <= config.smoothing < float("inf"):
             raise UsageError(f"--smoothing must be >= 0, got {config.smoothing}")
         self.config = config
         V = config.vocab_size
@@ -87,7 +87,7 @@ class NGram(_CountModel):
             raise UsageError(f"--n must be at least 1, got {config.n}")
         if config.method not in self.METHODS:
             raise UsageError(f"--method must be one of {', '.join(self.METHODS)}, got {config.method!r}")
-        if config.smoothing < 0:
+        if not 0 <= config.smoothing < float("inf"):
             raise UsageError(f"--smoothing must be >= 0, got {config.smoothing}")
         if (config.n - 1) * math.log2(max(config.vocab_size, 2)) >= 62:
             raise UsageError(f"--n {config.n} is too large for a vocabulary of {config.vocab_size}")

@@ -28,6 +28,8 @@ class WaveNet(WindowModel):
     def __init__(self, config: WaveNetConfig):
         super().__init__()
         check_positive(config, "block_size", "n_embd", "n_hidden")
+        if not 0 < config.gain < float("inf"):
+            raise UsageError(f"--gain must be > 0, got {config.gain}")
         if config.block_size < 2 or config.block_size & (config.block_size - 1):
             raise UsageError(f"--block-size must be a power of two >= 2 for wavenet, got {config.block_size}")
         self.config = config

@@ -239,6 +239,8 @@ def cmd_train(a) -> int:
     if result["interrupted"]:
         print(f"stopped at step {result['step']:,}; saved. Continue with: makemore train -o {run.path} --resume", file=sys.stderr)
         return 128 + result["interrupted"]
+    if result["losses"] is None:                   # a process other than rank 0: rank 0 reports
+        return 0
     print(loss_table(result["losses"]))
     if a.samples > 0:
         print("samples:")
@@ -294,12 +296,7 @@ def cmd_score(a) -> int:
 
 
 def print_ensemble(run) -> int:
-    c = run.config
-    print(f"{'run':<32} {'type':<12} {'weight':>7} {'val':>8} {'test':>8}")
-    for name, kind, w, v, t in zip(c["members"], c["member_types"], c["weights"], c["member_loss"]["val"], c["member_loss"]["test"]):
-        print(f"{name:<32} {kind:<12} {w:7.3f} {v:8.4f} {t:8.4f}")
-    print(f"{'ensemble':<32} {'':<12} {sum(c['weights']):7.3f} {c['val']:8.4f} {c['test']:8.4f}")
-    print(f"saved {run.path}: use it with eval, sample and score like any run")
+    print(f"{run.members_table()}\nsaved {run.path}: use it with eval, sample and score like any run")
     return 0
 
 

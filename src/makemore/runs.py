@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_model as load_safetensors, save_model
 
-from . import presets
+from . import distributed, presets
 from .batches import Batches
 from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, dedupe_words, encode_words, read_input, read_words,
                    resolve_input, split_words)
@@ -308,17 +308,27 @@ class Run:
 
     # --- training --------------------------------------------------------------------------
     def train(self, progress: bool = True, tensorboard: bool = False, track_updates: int = 0,
-              stop_at: int | None = None, on_step=None) -> dict:
+              stop_at: int | None = None, on_step=None, on_eval=None) -> dict:
         """Train (or continue) the run, checkpointing into its directory; then score the best
         checkpoint on every split. Returns {"step", "best_val", "interrupted", "losses"}.
         tensorboard: also write TensorBoard events into DIR/tensorboard; track_updates: record
-        update:data ratios every this many steps into updates.json."""
+        update:data ratios every this many steps into updates.json; on_eval(step, val): called
+        after each evaluation and checkpoint (raising there ends training, as a sweep prunes)."""
         if not self._pending:
             raise RunError(f"{self.path}: a loaded run does not train again; use resume_run to continue it")
         if track_updates < 0:
             raise UsageError(f"--track-updates must be at least 1, got {track_updates}")
         SummaryWriter = tensorboard_writer() if tensorboard else None
-        with self.dir.lock():
+        if not distributed.is_writer():               # under torchrun, rank 0 alone writes the run
+            self._pending = False
+            try:
+                result = train(self.model, self.data, TrainConfig(**self.config["train"]), run=None, device=self.device,
+                               resume=self._resume, progress=False, stop_at=stop_at)
+            finally:
+                distributed.finish()
+            return {**result, "losses": None}
+        with self.dir.lock(), contextlib.ExitStack() as finish:
+            finish.callback(distributed.finish)
             if self._resume is None:
                 _check_new(self.path, self._force)      # checked again under the lock: nobody took it meanwhile
             if self._force:
@@ -336,7 +346,7 @@ class Run:
             try:
                 result = train(self.model, self.data, TrainConfig(**self.config["train"]), run=self.dir,
                                device=self.device, resume=self._resume, progress=progress, writer=writer,
-                               stop_at=stop_at, on_step=on_step)
+                               stop_at=stop_at, on_step=on_step, on_eval=on_eval)
             finally:
                 if writer is not None:
                     writer.close()
@@ -381,16 +391,29 @@ class Run:
                 novel = novelty(items, *self.heldout_words())
         return [{"item": w, "novelty": m} for w, m in zip(items, novel)]
 
+    def members_table(self) -> str:
+        """An ensemble's members, each with its weight, val and test loss, then the mixture's."""
+        c = self.config
+        if c["type"] != "ensemble":
+            raise UsageError(f"{self.path}: a {c['type']} run is not an ensemble")
+        lines = [f"{'run':<32} {'type':<12} {'weight':>7} {'val':>8} {'test':>8}"]
+        for name, kind, w, v, t in zip(c["members"], c["member_types"], c["weights"], c["member_loss"]["val"],
+                                       c["member_loss"]["test"]):
+            lines.append(f"{name:<32} {kind:<12} {w:7.3f} {v:8.4f} {t:8.4f}")
+        lines.append(f"{'ensemble':<32} {'':<12} {sum(c['weights']):7.3f} {c['val']:8.4f} {c['test']:8.4f}")
+        return "\n".join(lines)
+
     def score(self, items: list[str]) -> list[dict]:
         """Each item's NLL: {"item", "nll" (nats), "nll_per_char", "chars"}."""
         return score_items(self.model, self.vocab, items, self.max_len, self.device)
 
 
 def set_threads(n: int) -> None:
-    """torch's CPU threads for this process (--threads)."""
+    """torch's CPU threads for this process (--threads; under torchrun, instead of dividing the cores)."""
     if not 1 <= n <= 1024:
         raise UsageError(f"--threads must be in [1, 1024], got {n}")
     torch.set_num_threads(n)
+    distributed.note_threads_set()
 
 
 def tensorboard_writer():
@@ -425,8 +448,11 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
     """A new run in `path`, ready to train: every option checked, the data read and split, the
     model built (after a check that it and its training fit in memory). Nothing is written until
     run.train() (with force, the old run is removed then).
-    options: any model option of the type (n_embd=...) or TrainConfig field (max_steps=...)."""
-    _check_new(path, force)
+    options: any model option of the type (n_embd=...) or TrainConfig field (max_steps=...).
+    Under torchrun every process calls it; rank 0 alone checks and writes the directory."""
+    device = distributed.launch(resolve_device(device))
+    if distributed.is_writer():
+        _check_new(path, force)
     resolved = presets.resolve(type, preset, recipe, **options)
     read = read_input(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
     words, dropped = dedupe_words(read.words) if dedupe else (read.words, 0)
@@ -448,7 +474,7 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},
         "train": asdict(resolved.train),
     }
-    return Run(path, config, model, resolve_device(device), data=data, pending=True, force=force)
+    return Run(path, config, model, device, data=data, pending=True, force=force)
 
 
 def resume_run(path, input=None, device="auto", type: str | None = None, preset: str | None = None,
@@ -471,7 +497,8 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
     data = build_dataset(words, config["data"]["split_seed"], vocab=Vocab(config["data"]["vocab"]),
                          max_len=config["data"]["max_len"])
     check_memory(config["type"], config["model"], tcfg, data)
-    run = Run(path, {**config, "train": asdict(tcfg)}, device=resolve_device(device), data=data, input=input, pending=True)
+    device = distributed.launch(resolve_device(device))
+    run = Run(path, {**config, "train": asdict(tcfg)}, device=device, data=data, input=input, pending=True)
     model = build_model(config["type"], **config["model"])
     if "weights" in state:
         try:
@@ -480,7 +507,7 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
             raise RunError(f"{rundir.state_file}: its weights do not fit the run's model "
                            f"({str(e).splitlines()[0][:120]})") from None
         saved = rundir.weights_step("last")
-        if saved is not None and saved != int(state["step"]):
+        if saved is not None and saved != int(state["step"]) and distributed.is_writer():
             print(f"{rundir.path}: model.safetensors is from step {saved:,} but state.pt from step {int(state['step']):,} "
                   f"(a save was cut short); resuming from the whole checkpoint at step {int(state['step']):,}",
                   file=sys.stderr)

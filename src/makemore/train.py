@@ -8,9 +8,11 @@ then `loss` on batches of `examples`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, fields
@@ -19,6 +21,7 @@ from itertools import chain
 import torch
 from tqdm.auto import tqdm
 
+from . import distributed
 from .batches import Batches
 from .data import Dataset
 from .errors import RunError, UsageError
@@ -31,6 +34,8 @@ class TrainConfig:
     """Training settings; presets.TRAIN and presets.LECTURE hold each model type's defaults."""
     max_steps: int = option(5000, "optimizer steps (count models: none, they are fitted by counting)")
     batch_size: int = option(32, "examples per step (window models: next-character examples; others: items); 0 = whole split")
+    total_batch: int = option(0, "examples per optimizer step over all processes, by accumulating gradients over "
+                              "micro-batches of --batch-size (0: --batch-size on each process)")
     optimizer: str = option("adamw", "adamw or sgd")
     lr: float = option(1e-3, "peak learning rate")
     schedule: str = option("cosine", "learning-rate schedule after warmup: cosine, step or constant")
@@ -76,6 +81,8 @@ class TrainConfig:
                 raise UsageError(f"--{k.replace('_', '-')} must be in [0, 1], got {getattr(self, k)}")
         if not 0 <= self.seed < 2 ** 63:
             raise UsageError(f"--seed must be in [0, 2**63), got {self.seed}")
+        if self.total_batch and not self.batch_size:
+            raise UsageError("--total-batch needs a --batch-size (the micro-batch), not the whole split (0)")
         if not self.decay_factor > 0:
             raise UsageError(f"--decay-factor must be > 0, got {self.decay_factor}")
         if not 0 <= self.ema < 1:
@@ -134,6 +141,17 @@ def make_optimizer(model, cfg: TrainConfig, device, fused: bool | None = None):
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.99), fused=fused)
 
 
+def accumulation(cfg: TrainConfig, world: int) -> int:
+    """Micro-batches per optimizer step on each process, so that a step sees --total-batch examples."""
+    if not cfg.total_batch:
+        return 1
+    per_step = cfg.batch_size * world
+    if cfg.total_batch % per_step:
+        raise UsageError(f"--total-batch {cfg.total_batch} is not a multiple of --batch-size {cfg.batch_size} "
+                         f"times {world} process(es)")
+    return cfg.total_batch // per_step
+
+
 def step_loss(model, x, y, **extra):
     """The training loss of a batch (a function, so that torch.compile can trace through it)."""
     return model.loss(x, y, **extra)
@@ -141,7 +159,7 @@ def step_loss(model, x, y, **extra):
 
 def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device("cpu"),
           resume: dict | None = None, progress: bool = True, writer=None, stop_at: int | None = None,
-          on_step=None) -> dict:
+          on_step=None, on_eval=None) -> dict:
     """Train `model` in place and return {"step", "best_val", "interrupted"} (interrupted: the
     signal that stopped it, SIGINT or SIGTERM, else 0).
 
@@ -150,14 +168,22 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     resume: a state dict from a checkpoint, to continue exactly where it stopped.
     stop_at: stop after this step as a Ctrl-C would (used to test exact resumption).
     on_step(step, model, lr): an optional hook called after each optimizer step (diagnostics).
+    on_eval(step, val): an optional hook called after each evaluation and its checkpoint; it may
+    raise to end training there (a sweep's pruning), the checkpoint kept.
 
     With cfg.ema, the weights evaluated, saved and left in `model` at the end are the moving
     average (the trained weights go to the checkpoint's state, to resume from).
     """
     cfg.validate()
+    world, rank = distributed.world_size(), distributed.rank()
+    accum = accumulation(cfg, world)
+    if world > 1 and cfg.compile:
+        raise UsageError("--compile is not supported with several processes yet")
+    if rank > 0:                                     # rank 0 alone reports and writes
+        run, writer, progress = None, None, False
     model.to(device)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed + rank)    # each process draws its own batches
+    torch.manual_seed(cfg.seed + rank)
     batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack)
     if resume is None:
         model.fit(batches.x, batches.y)                 # closed-form part: the count models count here
@@ -167,9 +193,17 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     if resume is not None:
         if optimizer is not None:
             optimizer.load_state_dict(resume["optimizer"])
-        torch.set_rng_state(resume["torch_rng"])
         step, best_val = int(resume["step"]), float(resume["best_val"])
-        batches.load_state_dict(resume)
+        streams = resume.get("ranks") or [{"batches": resume, "torch_rng": resume["torch_rng"]}]
+        if len(streams) == world:                    # the same processes: each continues its own stream
+            batches.load_state_dict(streams[rank]["batches"])
+            torch.set_rng_state(streams[rank]["torch_rng"])
+        else:                                        # another number of processes: fresh streams from here
+            generator.manual_seed(cfg.seed + rank + 1_000_003 * step)
+            torch.manual_seed(cfg.seed + rank + 1_000_003 * step)
+            if rank == 0:
+                print(f"resuming a run of {len(streams)} process(es) on {world}: the batches drawn from step "
+                      f"{step:,} on are new ones (the same in expectation, not bit for bit)", file=sys.stderr)
     average = None
     if cfg.ema > 0:                            # starts as the model stands (resuming: the saved average)
         average = copy.deepcopy(model).requires_grad_(False)
@@ -183,11 +217,17 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         if run:
             run.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
     loss_fn = torch.compile(step_loss) if cfg.compile else step_loss   # traces through the model's weights
+    ddp = distributed.wrap(model) if optimizer is not None else None  # several processes: gradients averaged
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.dtype == "bfloat16")
-    tokens_per_step = (len(batches.x) if cfg.batch_size == 0 else cfg.batch_size) * batches.tokens_per_row
+    rows = (len(batches.x) if cfg.batch_size == 0 else cfg.batch_size) * accum * world
+    tokens_per_step = rows * batches.tokens_per_row
     t_start = time.perf_counter() - (float(resume["elapsed"]) if resume is not None and "elapsed" in resume else 0.0)
 
-    def checkpoint(step, val):
+    def streams():
+        """Every process's batch stream and random state (each process calls it), to resume exactly."""
+        return distributed.gather({"batches": batches.state_dict(), "torch_rng": torch.get_rng_state()})
+
+    def checkpoint(step, val, ranks):
         """Save the scored weights (as best too, if val is the best so far) with the state to resume.
         Weights that are no longer finite numbers are never saved: training stops, the last good
         checkpoint stays."""
@@ -201,11 +241,15 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         best_val = val if best else best_val
         trained = {} if average is None else {"trained": model.state_dict()}
         opt = {} if optimizer is None else {"optimizer": optimizer.state_dict()}
+        per_rank = {"ranks": ranks} if len(ranks) > 1 else {}
         run.save_checkpoint(scored, {"step": torch.tensor(step), "best_val": torch.tensor(best_val), **opt,
-                                     **batches.state_dict(), **trained, "torch_rng": torch.get_rng_state(),
+                                     **batches.state_dict(), **trained, "torch_rng": torch.get_rng_state(), **per_rank,
                                      "elapsed": torch.tensor(time.perf_counter() - t_start)}, best=best)
 
     def evaluate_and_checkpoint(step):
+        ranks = streams()
+        if rank > 0:                                 # rank 0 evaluates and saves; the others go on
+            return
         if cfg.calibrate:
             calibrate_batchnorm(scored, data.train, device)
         val = evaluate(scored, data.val, device)
@@ -218,7 +262,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             run.log({"step": step, "val": val, "elapsed": time.perf_counter() - t_start})
         if writer:
             writer.add_scalar("loss/val", val, step)
-        checkpoint(step, val)
+        checkpoint(step, val, ranks)
+        if on_eval is not None:
+            on_eval(step, val)
 
     interrupted = 0                           # Ctrl-C or SIGTERM finishes the step, saves, and stops
     def on_signal(signum, frame):
@@ -238,12 +284,16 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             lr = lr_at(cfg, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y, extra = batches.sample(cfg.batch_size)                  # extra: packed rows' pos and seg
-            with autocast:
-                loss = loss_fn(model, x, y, **extra)
-            loss = batches.weigh(loss, y, cfg.batch_size)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            for micro in range(accum):                                       # accum = 1 unless --total-batch
+                x, y, extra = batches.sample(cfg.batch_size)                 # extra: packed rows' pos and seg
+                sync = ddp is None or micro == accum - 1                     # average gradients once, at the end
+                with contextlib.nullcontext() if sync else ddp.no_sync():
+                    with autocast:
+                        loss = ddp(x, y, **extra) if ddp is not None else loss_fn(model, x, y, **extra)
+                    loss = batches.weigh(loss, y, cfg.batch_size) / accum
+                    loss.backward()
+                loss_sum += loss.detach()
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
@@ -251,14 +301,14 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                 update_average(average, model, ema_decay(cfg.ema, step))
             if on_step is not None:
                 on_step(step, model, lr)
-            loss_sum += loss.detach()
             n_summed += 1
             step += 1
             bar.update(1)
+            interrupted = distributed.any_rank(interrupted, device)           # all processes stop at one step
 
             if step % cfg.log_interval == 0 or step == max_steps:
                 dt = time.perf_counter() - t_log
-                mean_loss = loss_sum.item() / n_summed
+                mean_loss = distributed.mean_over_ranks(loss_sum).item() / n_summed
                 if not math.isfinite(mean_loss):
                     raise RunError(f"the training loss became {mean_loss} by step {step:,}; training stopped and the "
                                    "last good checkpoint was kept (lower --lr, or set --grad-clip)")
@@ -286,7 +336,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         for s, handler in old_handlers.items():
             signal.signal(s, handler)
     if interrupted:
-        checkpoint(step, None)
+        ranks = streams()
+        if rank == 0:
+            checkpoint(step, None, ranks)
     if average is not None:
         model.load_state_dict(average.state_dict())
     return {"step": step, "best_val": best_val, "interrupted": int(interrupted)}

@@ -492,3 +492,15 @@ def test_python_api_checks_its_arguments(tmp_path, small_file, record):
             call()
     record("Python API calls with wrong arguments (strings for lists, empty, zero, unknown names)", len(checks), len(checks),
            **{"TypeError or ValueError naming the argument": len(checks)})
+
+
+def test_every_run_file_gets_the_same_mode(trained, record):
+    """Files written by rename start as mkstemp's 0600; they get the mode an ordinary new file
+    gets here (the umask's), the same as metrics.jsonl, so a run is readable like any other file."""
+    d, _, _ = trained
+    modes = {f.name: f.stat().st_mode & 0o777 for f in d.iterdir() if f.is_file() and f.name != ".lock"}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert set(modes.values()) == {0o666 & ~umask}, modes
+    record("file modes of a run's files (config, weights, state, metrics)", len(modes), len(modes),
+           **{"all the umask's mode": len(modes)})

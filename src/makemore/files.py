@@ -21,8 +21,8 @@ def atomic_write(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~UMASK)
         write(tmp)
+        os.chmod(tmp, 0o666 & ~UMASK)      # after writing: some writers replace the file they are given
         os.replace(tmp, path)
     except OSError:
         raise

@@ -70,6 +70,9 @@ KILL_SETUPS = {   # name -> (create_run options, trials)
 
 
 def _train_child(d, small_file, options):
+    import threading
+    from tqdm.auto import tqdm
+    tqdm.set_lock(threading.RLock())   # not the lock shared with the parent: a kill may leave that one held
     torch.set_num_threads(1)
     mm.create_run(d, small_file, eval_interval=1, log_interval=1, **options).train(progress=False)
     os._exit(0)

@@ -1,4 +1,5 @@
-"""The command line: makemore train | eval | sample | score | ensemble | best | plot | lr-find | diagnose.
+"""The command line: makemore train | eval | sample | score | ensemble | best | plot | lr-find | diagnose |
+serve | sweep | exercise.
 
 Each command parses its options, calls the library (runs, diagnostics, plots) and prints. Bad
 input ends in one line `makemore COMMAND: error: ...` and exit status 2, never a traceback.
@@ -14,8 +15,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import presets
+from .commandline import Parser, guarded
 from .data import MAX_BYTES
-from .errors import DataError, RunError, UsageError
+from .errors import RunError, UsageError
 from .models import MODELS
 from .train import TrainConfig
 from .version import __version__
@@ -39,14 +41,10 @@ OPTIONS = {
 MODEL_FIELDS = sorted({f.name for cls in MODELS.values() for f in fields(cls.Config)} - {"vocab_size", "seq_len"})
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but a bad option is one line and exit status 2, and no abbreviations."""
-
-    def __init__(self, *args, **kwargs):                  # --max is not --max-steps
-        super().__init__(*args, allow_abbrev=False, **kwargs)
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+# Command families with a command line of their own: makemore NAME ... runs module.main(argv).
+DELEGATED = {
+    "exercise": ("makemore.exercises.__main__", "self-checking exercises of the lectures: list, show N, check N"),
+}
 
 
 def add(parser, *names, **settings):
@@ -196,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         add(sp, "type", help=f"model type for a fresh model (default: {presets.DEFAULT_TYPE})")
         add(sp, "input", help="text file with one item per line (default: the run's, or names.txt)")
         model_options(sp, "model (fresh model only; each applies to the types that have it)")
+    from . import serve, sweep
+    serve.add_parser(sub)
+    sweep.add_parser(sub)
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False).add_argument("args", nargs=argparse.REMAINDER,
+                                                                     help=f"see makemore {name} --help")
     return p
 
 
@@ -374,23 +378,17 @@ def cmd_diagnose(a) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score, "ensemble": cmd_ensemble,
-            "best": cmd_best, "plot": cmd_plot, "lr-find": cmd_lr_find, "diagnose": cmd_diagnose}
+            "best": cmd_best, "plot": cmd_plot, "lr-find": cmd_lr_find, "diagnose": cmd_diagnose,
+            "serve": lambda args: __import__("makemore.serve").serve.main(args),
+            "sweep": lambda args: __import__("makemore.sweep").sweep.main(args)}
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except (DataError, UsageError, RunError) as e:
-        print(f"makemore {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except (OSError, MemoryError) as e:         # permissions, a full disk, a read-only directory, memory
-        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-        print(f"makemore {args.command}: error: {where}{getattr(e, 'strerror', None) or e or 'out of memory'}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    if args.command in DELEGATED:
+        import importlib
+        return guarded(args.command, importlib.import_module(DELEGATED[args.command][0]).main, args.args)
+    return guarded(args.command, COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":

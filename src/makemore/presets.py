@@ -152,3 +152,34 @@ def resolve(type: str | None = None, preset_name: str | None = None, recipe: str
 def presets_help() -> str:
     """The presets of every type, for --help."""
     return "; ".join(f"{t}: {', '.join(table)}" for t, table in MODEL_PRESETS.items())
+
+
+# The search space of each type worth sweeping (`makemore sweep`, sweep.py): option -> one of
+#   ("log", low, high)            a float drawn on a log scale (learning rates, weight decay)
+#   ("float", low, high[, step])  a float drawn uniformly
+#   ("int", low, high[, step])    an integer, low + k * step
+#   ("choice", a, b, ...)         one of the values
+# Each range sits around the type's defaults above (MODEL_PRESETS, TRAIN), which it contains; a
+# trial trains for the type's own max_steps. `--space FILE.json` and `--param` replace, add, fix or
+# drop dimensions.
+_LR, _DECAY = ("log", 1e-3, 1e-2), ("log", 1e-3, 0.3)
+_RECURRENT = {"lr": _LR, "dropout": ("float", 0.0, 0.4), "n_hidden": ("int", 128, 512, 64),
+              "n_embd": ("int", 32, 128, 32), "weight_decay": _DECAY}
+
+SEARCH = {
+    "ngram": {"n": ("int", 3, 8)},
+    "mlp": {"lr": _LR, "block_size": ("int", 3, 8), "n_embd": ("int", 6, 30, 4), "n_hidden": ("int", 100, 500, 50),
+            "weight_decay": _DECAY},
+    "bnmlp": {"lr": _LR, "block_size": ("int", 3, 8), "n_embd": ("int", 8, 32, 8), "n_hidden": ("int", 128, 512, 64),
+              "n_layer": ("int", 1, 4), "weight_decay": _DECAY},
+    # SGD, as its default recipe: no weight decay to search; the block must stay a power of two
+    "wavenet": {"lr": ("log", 0.03, 0.3), "block_size": ("choice", 8, 16), "n_embd": ("int", 16, 48, 8),
+                "n_hidden": ("int", 64, 256, 32), "batch_size": ("choice", 32, 64)},
+    "rnn": _RECURRENT,
+    "gru": _RECURRENT,
+    "lstm": _RECURRENT,
+    "bow": {"lr": _LR, "n_embd": ("int", 32, 128, 32), "n_hidden": ("int", 128, 512, 64), "weight_decay": _DECAY},
+    # n_embd stays a multiple of the 4 heads with an even size per head (rotary embeddings)
+    "transformer": {"lr": _LR, "dropout": ("float", 0.0, 0.3), "n_embd": ("int", 64, 160, 32), "n_layer": ("int", 2, 6),
+                    "weight_decay": ("log", 0.01, 0.5)},
+}

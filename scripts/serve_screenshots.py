@@ -1,0 +1,101 @@
+"""Screenshots of the four views of `makemore serve`, for the README and docs/serve.md.
+
+    python scripts/serve_screenshots.py /tmp/serve_runs            # a directory of trained runs
+    python scripts/serve_screenshots.py /tmp/serve_runs --out docs
+
+Starts the server on 127.0.0.1 over the runs, drives Debian's Chromium through Playwright as a
+user would (types an item, generates, opens each view) and saves docs/serve-generate.png,
+serve-watch.png, serve-inside.png and serve-runs.png. The runs used for the README: a default
+LSTM (`type="lstm"`), a small Transformer (`preset="small", max_steps=3000`), a default MLP, a
+bigram and an ensemble of the LSTM and the Transformer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        raise SystemExit("needs Debian's chromium (apt-get install chromium)")
+    return path
+
+
+def shoot(url: str, out: Path, watch_run: str, inside_run: str, width: int = 1240) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+    saved = []
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        browser = p.chromium.launch_persistent_context(profile, executable_path=chromium(), headless=True,
+                                                       args=CHROMIUM_ARGS, viewport={"width": width, "height": 560},
+                                                       device_scale_factor=1)
+        page = browser.new_page()
+        page.goto(f"{url}#view=generate&run={watch_run}")
+        page.wait_for_selector("body.ready")
+        page.fill("#gen-form [name=seed]", "7")
+        page.click("#gen-go")
+        page.wait_for_function("() => document.querySelectorAll('#gen-items li').length === 20")
+        saved.append(_save(page, out / "serve-generate.png"))
+
+        page.click("#tab-watch")
+        page.type("#watch-input", "jasmi", delay=60)
+        page.wait_for_function("() => document.querySelectorAll('#watch-item .chip').length === 6")
+        page.wait_for_timeout(300)
+        page.hover("#watch-bars .bar.char")
+        saved.append(_save(page, out / "serve-watch.png"))
+
+        page.select_option("#run", inside_run)
+        page.click("#tab-inside")
+        page.fill("#inside-input", "emily")
+        page.wait_for_selector("#model-body .att-head")
+        page.wait_for_selector("#bigram-svg")
+        page.wait_for_selector("#emb-svg")
+        page.wait_for_timeout(300)
+        saved.append(_save(page, out / "serve-inside.png"))
+
+        page.click("#tab-runs")
+        page.wait_for_selector("#curves .series")
+        page.fill("#compare-input", "jasmine")
+        page.wait_for_selector("#compare .chips .chip")
+        page.wait_for_timeout(300)
+        saved.append(_save(page, out / "serve-runs.png"))
+        browser.close()
+    return saved
+
+
+def _save(page, path: Path) -> Path:
+    if "watch" not in path.name:
+        page.mouse.move(1, 1)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(path), full_page=True)
+    print(f"saved {path}")
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("runs", nargs="+", help="run directories or directories of runs")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs")
+    ap.add_argument("--watch-run", default="lstm", help="the run shown in Generate and Type & watch")
+    ap.add_argument("--inside-run", default="transformer", help="the run shown in Inside")
+    args = ap.parse_args()
+    from makemore.serve import load_runs, make_server
+    server = make_server(load_runs(args.runs))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        shoot(server.url, args.out, args.watch_run, args.inside_run)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

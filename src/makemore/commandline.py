@@ -1,0 +1,36 @@
+"""What every command line of the package shares: an argument parser whose errors are one line
+and exit status 2, and the guard that turns the library's user errors into the same."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import DataError, RunError, UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line and exit status 2, and no abbreviations."""
+
+    def __init__(self, *args, **kwargs):                  # --max is not --max-steps
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def guarded(command: str, fn, *args) -> int:
+    """fn(*args), with bad input of any kind (data, usage, a run directory, the operating system,
+    memory) printed as one line `makemore COMMAND: error: ...` and exit status 2; Ctrl-C: 130."""
+    try:
+        return fn(*args)
+    except (DataError, UsageError, RunError) as e:
+        print(f"makemore {command}: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, MemoryError) as e:         # permissions, a full disk, a read-only directory, memory
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"makemore {command}: error: {where}{getattr(e, 'strerror', None) or e or 'out of memory'}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

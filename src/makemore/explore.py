@@ -1,0 +1,398 @@
+"""Looking inside a trained run, one question at a time: what the model writes, what it expects
+next, how surprised it is by each character of an item, how a prefix may end, where the
+Transformer's heads look, what the recurrent gates do, and the statistics of the lectures.
+
+    run = load_run("runs/names")
+    next_distribution(run, "em")        # p(next char | "em"): the 10 likeliest characters + the end
+    surprise(run, "emma")               # -log p of each character and of the end; sums to run.score
+    completions(run, "em", beam=5)      # the likeliest whole items starting with "em" (beam search)
+    attention(run, "emma")              # Transformer: every layer's and head's attention weights
+    recurrent_trace(run, "emma")        # RNN / GRU / LSTM: hidden state and gates at every step
+    bigram(run); embeddings(run); health(run); curves(run); summary(run, "names")
+
+Every argument is checked; a bad one raises FieldError (a UsageError) whose message starts with
+the name of the argument, so a caller (the web server among them) can say which field is wrong.
+Nothing here writes to the run directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import weakref
+
+import torch
+import torch.nn.functional as F
+
+from .data import BOUNDARY
+from .diagnostics import bigram_table, embedding_points, tanh_modules
+from .diagnostics import health as health_check
+from .errors import DataError, UsageError
+from .models.ensemble import Ensemble
+from .models.rnn import GRUCell, LSTMCell, Recurrent
+from .models.transformer import Transformer
+from .sampling import novelty
+
+MAX_CHARS = 256         # longest prefix or item accepted
+MAX_N = 1000            # most items sampled at once
+MAX_ITEMS = 100         # most items scored at once
+MAX_BEAM = 20           # widest beam
+MAX_TOP = 100           # most characters listed by next_distribution
+MAX_TEMPERATURE = 100.0
+
+
+class FieldError(UsageError):
+    """A bad argument: `field` names it, the message says what is wrong ("n: must be ...")."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+# --- checking arguments ------------------------------------------------------------------------
+
+def check_int(value, field: str, lo: int, hi: int) -> int:
+    """An integer (not a bool) in [lo, hi]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(field, f"must be an integer, got {kind_of(value)}")
+    if not lo <= value <= hi:
+        raise FieldError(field, f"must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def check_float(value, field: str, lo: float, hi: float, open_lo: bool = False) -> float:
+    """A finite number in [lo, hi] (or (lo, hi] with open_lo)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FieldError(field, f"must be a number, got {kind_of(value)}")
+    value = float(value)
+    if not math.isfinite(value) or value > hi or value < lo or (open_lo and value == lo):
+        bounds = f"{'(' if open_lo else '['}{lo:g}, {hi:g}]"
+        raise FieldError(field, f"must be a number in {bounds}, got {value:g}")
+    return value
+
+
+def check_bool(value, field: str) -> bool:
+    """true or false (not 0 or 1)."""
+    if not isinstance(value, bool):
+        raise FieldError(field, f"must be true or false, got {kind_of(value)}")
+    return value
+
+
+def check_text(run, value, field: str, empty: bool = True, longest: int | None = None) -> str:
+    """A string of the run's characters, at most `longest` (default: the run's longest item) and
+    MAX_CHARS characters; empty only if `empty`."""
+    if not isinstance(value, str):
+        raise FieldError(field, f"must be a string, got {kind_of(value)}")
+    longest = min(MAX_CHARS, run.max_len if longest is None else longest)
+    if len(value) > longest:
+        raise FieldError(field, f"is {len(value)} characters; at most {longest} here")
+    if not value and not empty:
+        raise FieldError(field, "is empty")
+    unknown = run.vocab.unknown_chars([value])
+    if unknown:
+        raise FieldError(field, f"character {unknown[0]!r} is not in the model's vocabulary")
+    return value
+
+
+def check_items(run, value, field: str = "items") -> list[str]:
+    """A non-empty list of at most MAX_ITEMS items, each checked by check_text."""
+    if not isinstance(value, list):
+        raise FieldError(field, f"must be a list of strings, got {kind_of(value)}")
+    if not 1 <= len(value) <= MAX_ITEMS:
+        raise FieldError(field, f"must hold 1 to {MAX_ITEMS} items, got {len(value)}")
+    return [check_text(run, v, f"{field}[{i}]", empty=False) for i, v in enumerate(value)]
+
+
+def kind_of(value) -> str:
+    """What a JSON value is, in words, for error messages."""
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+# --- what the model predicts ---------------------------------------------------------------------
+
+def _tokens(run, text: str) -> torch.Tensor:
+    """(1, T) the boundary, then the characters of text."""
+    return torch.tensor([[BOUNDARY] + run.vocab.encode(text)], dtype=torch.long, device=run.device)
+
+
+@torch.inference_mode()
+def _logits(run, text: str) -> torch.Tensor:
+    """(T, V) float32 logits of the full forward over the boundary and text: row t predicts the
+    character after the first t characters of text (the last row: what follows all of it)."""
+    logits, _ = run.model(_tokens(run, text))                                       # (1, T, V)
+    return logits[0].float().cpu()                                                  # (T, V)
+
+
+def next_distribution(run, prefix: str = "", k: int = 10) -> dict:
+    """p(next character | prefix), from the model's full forward over the prefix: the k likeliest
+    characters (not counting the end), the end of the item, and what the rest share.
+    Returns {"prefix", "top": [{"char", "p"}], "end", "rest", "entropy" (nats)}."""
+    prefix = check_text(run, prefix, "prefix")
+    k = check_int(k, "k", 1, MAX_TOP)
+    probs = F.softmax(_logits(run, prefix)[-1].double(), dim=-1)                    # (V,)
+    chars = probs[1:]                                                               # (V-1,) all but the end
+    top = chars.topk(min(k, chars.numel()))
+    vocab = run.vocab
+    listed = [{"char": vocab.show(i + 1), "p": p} for p, i in zip(top.values.tolist(), top.indices.tolist())]
+    end = probs[BOUNDARY].item()
+    entropy = -(probs * probs.clamp_min(1e-300).log()).sum().item()
+    return {"prefix": prefix, "top": listed, "end": end, "rest": max(0.0, 1.0 - end - top.values.sum().item()),
+            "entropy": entropy}
+
+
+def surprise(run, item: str) -> dict:
+    """How surprised the model is by each character of item and by its end: -log p in nats.
+    Returns run.score's record {"item", "nll", "nll_per_char", "chars"} (chars counts the end)
+    and "surprise": [{"char", "nll", "p"}] for each character, then the end ("char": "", "end": true)."""
+    item = check_text(run, item, "item", empty=False)
+    logits = _logits(run, item)                                                     # (T+1, V)
+    targets = torch.tensor(run.vocab.encode(item) + [BOUNDARY])                     # (T+1,)
+    nll = F.cross_entropy(logits, targets, reduction="none").double()               # (T+1,)
+    steps = [{"char": c, "nll": x, "p": math.exp(-x)} for c, x in zip(item, nll.tolist())]
+    steps.append({"char": "", "end": True, "nll": nll[-1].item(), "p": math.exp(-nll[-1].item())})
+    total = nll.sum().item()
+    return {"item": item, "nll": total, "nll_per_char": total / (len(item) + 1), "chars": len(item) + 1,
+            "surprise": steps}
+
+
+def score(run, items) -> list[dict]:
+    """surprise() of each of a list of items."""
+    return [surprise(run, w) for w in check_items(run, items)]
+
+
+def select_rows(state, rows: torch.Tensor):
+    """A model's incremental state with its batch rows picked by `rows` (B',): every tensor in the
+    state is indexed on its first (batch) dimension; lists, tuples and dicts are walked."""
+    if isinstance(state, torch.Tensor):
+        return state.index_select(0, rows)
+    if isinstance(state, (list, tuple)):
+        return type(state)(select_rows(s, rows) for s in state)
+    if isinstance(state, dict):
+        return {k: select_rows(v, rows) for k, v in state.items()}
+    return state
+
+
+@torch.inference_mode()
+def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = None) -> list[dict]:
+    """The likeliest whole items that start with prefix, by beam search on the incremental path:
+    `beam` partial items are kept at each step; an item ends when the end token is chosen, after
+    at most max_chars more characters (default: up to the run's longest item).
+    Returns up to `beam` of {"item", "completion", "p" (of the completion given the prefix),
+    "nll" (of the whole item, end included, in nats: what run.score gives)}, likeliest first."""
+    prefix = check_text(run, prefix, "prefix", longest=run.max_len - 1)
+    beam = check_int(beam, "beam", 1, MAX_BEAM)
+    room = run.max_len - len(prefix)
+    max_chars = room if max_chars is None else check_int(max_chars, "max_chars", 1, room)
+    model, vocab, dev = run.model, run.vocab, run.device
+    V = vocab.size
+    state = model.init_state(1, dev)
+    tokens = [BOUNDARY] + vocab.encode(prefix)
+    prefix_nll = 0.0
+    for t, tok in enumerate(tokens):                        # feed the boundary and the prefix
+        logits, state = model.step(torch.tensor([tok], device=dev), state)          # (1, V)
+        logp = F.log_softmax(logits.float(), -1).double().cpu()                     # (1, V)
+        if t + 1 < len(tokens):
+            prefix_nll -= logp[0, tokens[t + 1]].item()
+    scores = torch.zeros(1, dtype=torch.float64)            # (B,) log p of each partial completion
+    texts, done = [""], []
+    for length in range(max_chars + 1):
+        cand = scores[:, None] + logp                                               # (B, V)
+        done += [(s, w) for s, w in zip(cand[:, BOUNDARY].tolist(), texts)]        # each partial item ends here
+        done = sorted(done, key=lambda d: -d[0])[:beam]
+        if length == max_chars:
+            break
+        top = cand[:, 1:].flatten().topk(min(beam, cand[:, 1:].numel()))           # continue with a character
+        if len(done) == beam and top.values[0].item() < done[-1][0]:
+            break                                           # no partial item can still beat the beam
+        rows, chars = top.indices // (V - 1), top.indices % (V - 1) + 1             # (B',), (B',)
+        scores = top.values
+        texts = [texts[r] + vocab.show(c) for r, c in zip(rows.tolist(), chars.tolist())]
+        logits, state = model.step(chars.to(dev), select_rows(state, rows.to(dev)))  # (B', V)
+        logp = F.log_softmax(logits.float(), -1).double().cpu()
+    return [{"item": prefix + w, "completion": w, "p": math.exp(s), "nll": prefix_nll - s} for s, w in done]
+
+
+def _held_out(run, cache=weakref.WeakKeyDictionary(), lock=threading.Lock()):
+    """(train items, val + test items) of the run, read once per run; None if the data file is gone."""
+    with lock:
+        if run not in cache:
+            try:
+                cache[run] = tuple(run.heldout_words())
+            except DataError:
+                cache[run] = None
+        return cache[run]
+
+
+def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+           prefix: str = "", seed: int | None = None, unique: bool = False) -> list[dict]:
+    """n items from the model, as `makemore sample` draws them, each {"item", "novelty"}: new,
+    train or val/test (as the command marks them; '?' when the run's data file is gone)."""
+    n = check_int(n, "n", 1, MAX_N)
+    temperature = check_float(temperature, "temperature", 0.0, MAX_TEMPERATURE)
+    top_k = None if top_k is None else check_int(top_k, "top_k", 1, run.vocab.size)
+    top_p = None if top_p is None else check_float(top_p, "top_p", 0.0, 1.0, open_lo=True)
+    prefix = check_text(run, prefix, "prefix", longest=run.max_len - 1)
+    seed = None if seed is None else check_int(seed, "seed", 0, 2 ** 63 - 1)
+    unique = check_bool(unique, "unique")
+    items = [s["item"] for s in run.sample(n, marks=False, temperature=temperature, top_k=top_k, top_p=top_p,
+                                           prefix=prefix, seed=seed, unique=unique)]
+    held = _held_out(run)
+    marks = novelty(items, *held) if held is not None else ["?"] * len(items)
+    return [{"item": w, "novelty": m} for w, m in zip(items, marks)]
+
+
+# --- inside the model ----------------------------------------------------------------------------
+
+def _model_of(run, cls, what: str):
+    if not isinstance(run.model, cls):
+        raise FieldError("run", f"a {run.type} run has no {what}")
+    return run.model
+
+
+@torch.inference_mode()
+def attention(run, item: str = "") -> dict:
+    """The Transformer's attention weights over the boundary and item, for every layer and head:
+    each block's own queries and keys (captured by a forward hook on its attention, rotary turn
+    included), softmax(q k^T / sqrt(hs)) under the causal mask. Row t holds where position t looks.
+    Returns {"item", "tokens", "n_layer", "n_head", "layers": [layer][head][t][s]}."""
+    model = _model_of(run, Transformer, "attention (only the transformer has)")
+    item = check_text(run, item, "item")
+    weights = []
+
+    def keep(module, args, kwargs, output):
+        x = args[0]                                                                 # (1, T, C) after ln_1
+        rot = args[2] if len(args) > 2 else kwargs.get("rot")
+        weights.append(attention_weights(module, x, rot)[0])                        # (nh, T, T)
+
+    handles = [block.attn.register_forward_hook(keep, with_kwargs=True) for block in model.blocks]
+    try:
+        model(_tokens(run, item))
+    finally:
+        for h in handles:
+            h.remove()
+    return {"item": item, "tokens": [run.vocab.show(BOUNDARY)] + list(item), "n_layer": len(weights),
+            "n_head": model.config.n_head, "layers": [w.tolist() for w in weights]}
+
+
+def attention_weights(attn, x: torch.Tensor, rot=None) -> torch.Tensor:
+    """(B, nh, T, T) causal attention weights of one CausalSelfAttention on its input x (B, T, C)."""
+    q, k, _ = attn._heads(x, rot)                                                   # (B, nh, T, hs) each
+    T, hs = q.size(-2), q.size(-1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(hs)                                # (B, nh, T, T)
+    causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()             # (T, T)
+    return scores.masked_fill(~causal, float("-inf")).softmax(-1)                   # (B, nh, T, T)
+
+
+def cell_step(cell, xw: torch.Tensor, state: tuple) -> tuple[tuple, dict]:
+    """One step of a recurrent cell from its own weights, with its gates: xw (B, gates*H) is the
+    input's share x2h(x), state its (h,) or (h, c). Returns (new state, {gate name: (B, H)})."""
+    h = state[0]                                                                    # (B, H)
+    if isinstance(cell, LSTMCell):
+        i, f, g, o = (xw + cell.h2h(h)).chunk(4, dim=-1)                            # 4 x (B, H)
+        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+        c = f * state[1] + i * g                                                    # (B, H)
+        return (o * c.tanh(), c), {"input": i, "forget": f, "cell": g, "output": o}
+    if isinstance(cell, GRUCell):
+        xr, xz, xn = xw.chunk(3, dim=-1)                                            # 3 x (B, H)
+        hr, hz, hn = cell.h2h(h).chunk(3, dim=-1)                                   # 3 x (B, H)
+        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
+        n = (xn + r * hn).tanh()
+        return ((1 - z) * n + z * h,), {"reset": r, "update": z, "candidate": n}
+    return ((xw + cell.h2h(h)).tanh(),), {}
+
+
+@torch.inference_mode()
+def recurrent_trace(run, item: str = "") -> dict:
+    """An RNN, GRU or LSTM read over the boundary and item, step by step, from its cells' own
+    weights: at every step of every layer the hidden state h (and the LSTM's cell state c) and
+    the gate activations. Returns {"item", "tokens", "cell", "n_hidden", "layers": [{"h": [t][unit],
+    "c": ..., "gates": {name: [t][unit]}}], "p_end": p(end) after each step}."""
+    model = _model_of(run, Recurrent, "recurrent state (rnn, gru and lstm have)")
+    item = check_text(run, item, "item")
+    x = model.wte(_tokens(run, item))                                               # (1, T, n_embd)
+    layers = []
+    for cell, start in zip(model.cells, model.start):
+        state = tuple(s[None] for s in start)                                       # (1, H) each
+        xw = cell.x2h(x)                                                            # (1, T, gates*H)
+        steps = []
+        for t in range(xw.size(1)):
+            state, gates = cell_step(cell, xw[:, t], state)
+            steps.append((state, gates))
+        x = torch.stack([s[0] for s, _ in steps], dim=1)                            # (1, T, H)
+        layer = {"h": x[0].tolist(), "gates": {g: torch.cat([gs[g] for _, gs in steps]).tolist() for g in steps[0][1]}}
+        if len(state) > 1:
+            layer["c"] = torch.cat([s[1] for s, _ in steps]).tolist()               # (T, H)
+        layers.append(layer)
+    p_end = F.softmax(model.lm_head(x)[0].float(), -1)[:, BOUNDARY]                # (T,)
+    return {"item": item, "tokens": [run.vocab.show(BOUNDARY)] + list(item), "cell": type(model.cells[0]).__name__,
+            "n_hidden": model.config.n_hidden, "layers": layers, "p_end": p_end.tolist()}
+
+
+def bigram(run, top: int = 40) -> dict:
+    """The first lecture's bigram counts over the run's training items (what a bigram model of the
+    run counts), and each row normalized: p(next | previous) = N[prev, next] / N[prev].sum().
+    With more than `top` characters, the boundary and the top - 1 most frequent are shown (each
+    row's probabilities still over all characters). Returns bigram_table()'s dict and "probs"."""
+    top = check_int(top, "top", 2, 1000)
+    words = run.data.train.words
+    shown = bigram_table(words, top)
+    V = len(set("".join(words))) + 1
+    full = shown if V <= top else bigram_table(words, V)
+    totals = [sum(row) for row in full["counts"]]
+    where = [0] + [full["chars"].index(c, 1) for c in shown["chars"][1:]]          # shown row -> full row
+    probs = [[c / totals[r] if totals[r] else 0.0 for c in row] for r, row in zip(where, shown["counts"])]
+    return {**shown, "probs": probs, "items": len(words)}
+
+
+def embeddings(run) -> dict:
+    """The character embedding table in 2-D (a PCA above 2 dimensions): {"chars", "points", "title"}."""
+    try:
+        return embedding_points(run.model, run.vocab, run.type)
+    except UsageError as e:
+        raise FieldError("run", str(e)) from None
+
+
+def health(run, batch_size: int = 32, seed: int = 1337) -> dict:
+    """`makemore diagnose` on the run: tanh saturation and gradient statistics of one training batch,
+    on a copy of the model (the check runs it in training mode; the run's own model is untouched)."""
+    batch_size = check_int(batch_size, "batch_size", 2, 4096)
+    seed = check_int(seed, "seed", 0, 2 ** 63 - 1)
+    if isinstance(run.model, Ensemble) or not tanh_modules(run.model):
+        raise FieldError("run", f"a {run.type} run has no tanh layers to check (mlp, bnmlp, wavenet and bow have)")
+    return health_check(copy.deepcopy(run.model), run.data, batch_size, seed, run.device)
+
+
+def curves(run) -> dict:
+    """The run's learning curves from metrics.jsonl: "train" [[step, loss]], "val" [[step, loss]],
+    and "final" {"train", "val", "test"} (an ensemble has no curves: its final val and test only)."""
+    records = run.metrics
+    train = [[r["step"], r["loss"]] for r in records if "loss" in r]
+    val = [[r["step"], r["val"]] for r in records if "val" in r and not r.get("final")]
+    final = next((r for r in reversed(records) if r.get("final")), None)
+    if final is None and run.type == "ensemble":
+        final = run.config
+    final = {s: final[s] for s in ("train", "val", "test") if final and s in final}
+    return {"train": train, "val": val, "final": final}
+
+
+def views(run) -> dict:
+    """Which of the views above the run's model has."""
+    model = run.model
+    return {"attention": isinstance(model, Transformer), "trace": isinstance(model, Recurrent),
+            "embeddings": not isinstance(model, Ensemble) and any(type(m).__name__ == "Embedding" for m in model.modules()),
+            "health": not isinstance(model, Ensemble) and bool(tanh_modules(model))}
+
+
+def summary(run, name: str) -> dict:
+    """One run as the server lists it: its name, type, size, vocabulary, scores and views."""
+    config, vocab = run.config, run.vocab
+    out = {"name": name, "type": run.type, "preset": config.get("preset"),
+           "params": sum(p.numel() for p in run.model.parameters()),
+           "vocab": [vocab.show(i) for i in range(vocab.size)], "max_len": run.max_len,
+           "final": curves(run)["final"], "views": views(run)}
+    if run.type == "ensemble":
+        out["members"] = [{"run": m, "type": t, "weight": w}
+                          for m, t, w in zip(config["members"], config["member_types"], config["weights"])]
+    return out

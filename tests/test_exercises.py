@@ -48,4 +48,7 @@ def test_what_a_learner_sees(tmp_path, capsys):
     assert "NameError" in capsys.readouterr().out
     assert main(["exercise", "show", "5", "--write", str(f)]) == 2                # never overwritten
     assert main(["exercise", "check", "99"]) == 2
+    with pytest.raises(SystemExit) as e:                                        # its own --help
+        main(["exercise", "--help"])
+    assert e.value.code == 0 and "makemore exercise" in capsys.readouterr().out
     assert exercises.check(3, solutions.softmax).passed                           # a function, from a notebook

@@ -384,10 +384,13 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score":
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)       # the rest only for a family with its own parser
     if args.command in DELEGATED:
         import importlib
-        return guarded(args.command, importlib.import_module(DELEGATED[args.command][0]).main, args.args)
+        return guarded(args.command, importlib.import_module(DELEGATED[args.command][0]).main, args.args + rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return guarded(args.command, COMMANDS[args.command], args)
 
 

@@ -23,6 +23,7 @@ import ipaddress
 import json
 import math
 import signal
+import socket
 import sys
 import threading
 import traceback
@@ -355,18 +356,42 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Server(ThreadingHTTPServer):
-    """One thread per connection; the threads do not keep the process alive."""
-    daemon_threads = True
+    """One thread per connection. Closing the server wakes every connection's thread (its socket is
+    shut down, so an idle keep-alive connection stops waiting) and joins them all: the process then
+    exits with no thread still inside torch."""
+    daemon_threads = False
+    block_on_close = True
     request_queue_size = 128                 # connections waiting to be accepted (socketserver's default: 5)
 
     def __init__(self, address, app: App, verbose: bool = False):
         host = address[0]
         if ":" in host:
-            import socket
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.app, self.verbose = app, verbose
         self.loopback = is_loopback(host)
+        self.connections, self.connections_lock = set(), threading.Lock()
+
+    def get_request(self):
+        request, address = super().get_request()
+        with self.connections_lock:
+            self.connections.add(request)
+        return request, address
+
+    def shutdown_request(self, request):
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self):
+        with self.connections_lock:
+            open_now = list(self.connections)
+        for request in open_now:
+            try:
+                request.shutdown(socket.SHUT_RDWR)
+            except OSError:                     # already closed by its thread
+                pass
+        super().server_close()                  # joins every connection's thread
 
     def handle_error(self, request, client_address):
         """A client that hangs up is no error; anything else goes to the log."""
@@ -474,7 +499,8 @@ def main(args) -> int:
         print(warning, file=sys.stderr)
     print(f"serving {len(runs)} run{'s' if len(runs) != 1 else ''} at {server.url}", flush=True)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)           # `kill` stops it as Ctrl-C does
+        for s in (signal.SIGINT, signal.SIGTERM):           # `kill` stops it as Ctrl-C does; set even where
+            signal.signal(s, _interrupt)                    # SIGINT came in ignored (a background job)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -8,11 +8,12 @@ Skips, saying why, only where Chromium or the playwright package is missing."""
 from __future__ import annotations
 
 import importlib.util
-import math
 import shutil
 import tempfile
 from pathlib import Path
 
+import matplotlib.image
+import numpy as np
 import pytest
 
 from test_serve import api, start_server, stop_server, trained_runs
@@ -231,4 +232,8 @@ def test_screenshots_were_saved(shots):
     for p in shots.glob("*.png"):
         data = p.read_bytes()
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and width == 1240 and height >= 600 and not math.isnan(width)
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and width == 1240 and height >= 600
+        rgb = matplotlib.image.imread(p)[..., :3]                 # (height, width, 3) in [0, 1]
+        assert rgb.shape == (height, width, 3)
+        colours = len(np.unique((rgb[::4, ::4] * 255).astype(np.uint8).reshape(-1, 3), axis=0))
+        assert rgb.std() > 0.03 and colours > 64, (p.name, rgb.std(), colours)   # text and figures, not a blank page

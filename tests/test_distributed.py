@@ -12,7 +12,8 @@ import sys
 import pytest
 import torch
 
-from makemore.runs import RunDir
+from makemore import cli, distributed
+from makemore.runs import Run, RunDir
 
 TOLERANCE = 0.05       # nats: val of 2 processes vs 1 at the same global batch (other batches, same expectation)
 
@@ -60,6 +61,35 @@ def test_two_processes_follow_one_at_the_same_global_batch(tmp_path, small_file,
     steps = [r["step"] for r in records if "loss" in r]
     assert steps == sorted(set(steps))
     assert len(two.stdout.splitlines()) == len(one.stdout.splitlines())    # rank 1 printed no evaluations
+    assert one.stderr.count(" parameters | vocab ") == two.stderr.count(" parameters | vocab ") == 1   # nor described it
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_only_rank_0_prints(tmp_path, small_file, monkeypatch, capsys, rank):
+    """The description, --dedupe's count and the interrupt messages: rank 0 prints them, other ranks
+    nothing (in process: the process group and the training are stood in for)."""
+    monkeypatch.setenv("RANK", str(rank))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(distributed, "launch", lambda device: device)
+    argv = ["train", "-o", str(tmp_path / "run"), "-i", str(small_file), "--type", "mlp", "--dedupe", "--samples", "0"]
+    ends = {"finished": {"step": 7, "best_val": 2.0, "interrupted": 0, "losses": None},
+            "stopped": {"step": 7, "best_val": 2.0, "interrupted": 2, "losses": None}, "interrupted": None}
+    printed = {}
+    for end, result in ends.items():
+        def train(self, **options):
+            if result is None:
+                raise KeyboardInterrupt
+            return result
+        monkeypatch.setattr(Run, "train", train)
+        code = cli.main(argv)
+        assert code == {"finished": 0, "stopped": 130, "interrupted": 130}[end]
+        printed[end] = capsys.readouterr()
+    if rank:
+        assert all(p.out == p.err == "" for p in printed.values()), printed
+    else:
+        err = {end: p.err for end, p in printed.items()}
+        assert all(e.startswith("--dedupe: dropped ") and " parameters | vocab " in e for e in err.values()), err
+        assert "stopped at step 7; saved" in err["stopped"] and err["interrupted"].endswith("interrupted\n")
 
 
 def test_two_launchers_on_localhost_are_two_machines(tmp_path, small_file):

@@ -7,6 +7,7 @@ on 600 names (tests/test_browser.py uses the same runs)."""
 
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import http.client
@@ -407,6 +408,69 @@ def test_the_model_lock_serves_waiters_in_arrival_order():
         pass
 
 
+def fake_app(monkeypatch, fn, size=serve.CACHE_SIZE):
+    """An App over one stand-in run, with a cached route /api/fake answered by fn(run, **args)."""
+    monkeypatch.setitem(serve.ROUTES, "/api/fake", (("key", "run"), (), lambda app, run, **a: fn(run, **a), True, True))
+    return serve.App({"only": object()}, cache_size=size)
+
+
+def test_the_cache_is_bounded_and_drops_the_least_recently_used(monkeypatch):
+    calls = []
+    app = fake_app(monkeypatch, lambda run, key: calls.append(key) or {"key": key}, size=4)
+    for key in range(3):
+        assert app.call("/api/fake", {"key": key}) == {"run": "only", "key": key}
+    app.call("/api/fake", {"key": 0})                       # 0 used again: 1 is now the oldest
+    for key in range(3, 40):                                # client-chosen keys (a health seed) keep coming
+        app.call("/api/fake", {"key": key})
+        assert len(app._cache) <= 4
+    assert calls == list(range(40))                         # each computed once, the repeat of 0 cached
+    app.call("/api/fake", {"key": 39})
+    app.call("/api/fake", {"key": 0})                       # dropped long ago: computed again
+    assert calls == list(range(40)) + [0]
+    assert len(serve.App({"only": object()})._cache) == 0 and serve.CACHE_SIZE == 256
+
+
+def test_a_slow_cached_answer_does_not_hold_up_other_keys(monkeypatch):
+    release, calls, answers = threading.Event(), [], []
+
+    def fn(run, key):
+        calls.append(key)
+        if key == "slow":
+            assert release.wait(30)
+        return {"key": key}
+
+    app = fake_app(monkeypatch, fn)
+    app.call("/api/fake", {"key": "fast"})
+    slow = [threading.Thread(target=lambda: answers.append(app.call("/api/fake", {"key": "slow"}))) for _ in range(3)]
+    for t in slow:
+        t.start()
+    while calls.count("slow") < 1:
+        threading.Event().wait(0.001)
+    hit = threading.Thread(target=lambda: answers.append(app.call("/api/fake", {"key": "fast"})))
+    hit.start()
+    hit.join(5)
+    waited = hit.is_alive()
+    release.set()
+    assert not waited and answers[0] == {"run": "only", "key": "fast"}          # answered while "slow" computes
+    for t in slow:
+        t.join(10)
+    assert calls == ["fast", "slow"] and answers[1:] == [{"run": "only", "key": "slow"}] * 3   # computed once for 3
+
+
+def test_a_failed_cached_computation_is_not_kept(monkeypatch):
+    fails = [False, True]                                   # the first call fails, the next does not
+
+    def fn(run, key):
+        if fails.pop():
+            raise explore.FieldError("key", "not today")
+        return {"key": key}
+
+    app = fake_app(monkeypatch, fn)
+    with pytest.raises(explore.FieldError):
+        app.call("/api/fake", {"key": 1})
+    assert len(app._cache) == 0 and app.call("/api/fake", {"key": 1}) == {"run": "only", "key": 1}
+
+
 # --- bad requests --------------------------------------------------------------------------------
 
 BAD = [
@@ -581,11 +645,39 @@ def test_host_warning_and_parser():
         assert serve.exposure_warning(host) is None
     for host in ["0.0.0.0", "192.168.1.5", "::", ""]:
         assert "reachable from other machines" in serve.exposure_warning(host or "0.0.0.0")
-    import argparse
     sub = argparse.ArgumentParser(prog="makemore").add_subparsers(dest="command")
     serve.add_parser(sub)
     a = sub.choices["serve"].parse_args(["runs/a", "runs/b", "--port", "8000"])
     assert a.runs == ["runs/a", "runs/b"] and a.port == 8000 and a.host == "127.0.0.1" and a.threads == 1
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])
+def test_the_command_prints_the_warning_for_another_host(runs_dir, monkeypatch, capsys, host):
+    """main() on --host 0.0.0.0 warns before serving; the server is bound to 127.0.0.1 all the same
+    (make_server is wrapped) and stops at once (serve_forever is patched), so nothing listens beyond
+    this machine."""
+    asked, handlers = [], {}
+    make_server = serve.make_server
+
+    def loopback_server(runs, host, port, verbose):
+        asked.append(host)
+        return make_server(runs, "127.0.0.1", 0, verbose)
+
+    def serve_forever(self, *a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve, "make_server", loopback_server)
+    monkeypatch.setattr(serve.Server, "serve_forever", serve_forever)
+    monkeypatch.setattr(signal, "signal", lambda s, h: handlers.setdefault(s, h))
+    args = serve.add_arguments(argparse.ArgumentParser()).parse_args([str(runs_dir / "lstm"), "--host", host])
+    assert serve.main(args) == 0
+    out, err = capsys.readouterr()
+    assert asked == [host] and out.startswith("serving 1 run at http://127.0.0.1:") and err.endswith("stopped\n")
+    assert set(handlers) == {signal.SIGINT, signal.SIGTERM}
+    if host == "0.0.0.0":
+        assert err.startswith(f"warning: --host {host} makes the server reachable from other machines")
+    else:
+        assert "warning" not in err
 
 
 def test_the_command_serves_until_interrupted(runs_dir):

@@ -35,9 +35,31 @@ def journal_study(out: Path):
     return optuna.load_study(study_name=out.name, storage=storage)
 
 
-def check_study(out: Path, study, n: int):
+class Rendezvous(optuna.pruners.BasePruner):
+    """Prunes nothing. A worker process's first evaluation waits (up to a minute) until `n` worker
+    processes have reached one, so every worker runs a trial however late it starts (spawned, a
+    worker imports torch: on a busy machine another could meanwhile finish every trial)."""
+
+    def __init__(self, where: Path, n: int):
+        self.where, self.n = str(where), n
+
+    def prune(self, study, trial) -> bool:
+        Path(self.where, str(os.getpid())).touch()
+        deadline = time.monotonic() + 60
+        while len(os.listdir(self.where)) < self.n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return False
+
+
+def rendezvous(tmp_path: Path, n: int = 2) -> Rendezvous:
+    (tmp_path / "arrived").mkdir()
+    return Rendezvous(tmp_path / "arrived", n)
+
+
+def check_study(out: Path, study, n: int, workers: int = 2):
     """Exactly n trials, numbered 0..n-1, none running, each a finished run directory whose config
-    has the trial's options and whose best val is the trial's value; out/best is the lowest."""
+    has the trial's options and whose best val is the trial's value, run by `workers` worker
+    processes (none of them this one) each of which ran some; out/best is the lowest."""
     trials = study.get_trials()
     assert sorted(t.number for t in trials) == list(range(n))
     assert all(t.state == TrialState.COMPLETE for t in trials), [t.state for t in trials]
@@ -48,6 +70,8 @@ def check_study(out: Path, study, n: int):
         final = [r for r in run.metrics if r.get("final")]
         assert len(final) == 1 and abs(final[0]["val"] - t.value) < 1e-6
         assert t.user_attrs["worker"] != f"{socket.gethostname()}:{os.getpid()}"     # a worker process ran it
+        assert t.user_attrs["run"] == str((out / "trials" / f"{t.number:04d}").resolve())
+    assert len({t.user_attrs["worker"] for t in trials}) == workers                  # and every worker ran some
     best = min(trials, key=lambda t: t.value)
     assert os.readlink(out / "best") == f"trials/{best.number:04d}"
     assert abs(load_run(out / "best").evaluate(["val"])["val"] - best.value) < 1e-6
@@ -59,9 +83,10 @@ def test_two_worker_processes_share_the_journal_file(tmp_path, small_file):
     out = tmp_path / "s"
     lines = []
     summary = sweep.run_sweep(out, small_file, type="mlp", trials=5, workers=2, space=MLP, log=lines.append,
-                              **TINY)
+                              pruner=rendezvous(tmp_path), **TINY)
     trials = check_study(out, journal_study(out), 5)
-    assert len({t.user_attrs["worker"] for t in trials}) <= 2
+    pids = {int(t.user_attrs["worker"].rsplit(":", 1)[1]) for t in trials}
+    assert pids == {int(p.name) for p in (tmp_path / "arrived").iterdir()}      # the two that met ran them all
     assert [r["number"] for r in summary["rows"]] == list(range(5))
     assert summary["best"]["val"] == min(t.value for t in trials) and lines[0].startswith("sweep 's': 5 mlp trials")
     record = json.loads((out / "sweep.json").read_text())
@@ -126,7 +151,8 @@ def postgres():
 
 def test_two_workers_share_a_study_on_postgresql(tmp_path, small_file, postgres):
     out = tmp_path / "pg"
-    sweep.run_sweep(out, small_file, type="mlp", trials=4, workers=2, storage=postgres["url"], space=MLP, **TINY)
+    sweep.run_sweep(out, small_file, type="mlp", trials=4, workers=2, storage=postgres["url"], space=MLP,
+                    pruner=rendezvous(tmp_path), **TINY)
     study = optuna.load_study(study_name="pg", storage=postgres["psycopg2"])
     check_study(out, study, 4)
     record = (out / "sweep.json").read_text()

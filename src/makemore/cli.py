@@ -219,8 +219,9 @@ def png(args, default_dir, name):
 
 
 def cmd_train(a) -> int:
-    from . import runs
+    from . import distributed, runs
     from .sampling import check_count
+    report = distributed.is_writer()               # under torchrun, rank 0 alone prints (and writes)
     check_count("--samples", a.samples)
     if a.threads is not None:
         runs.set_threads(a.threads)
@@ -233,17 +234,20 @@ def cmd_train(a) -> int:
         run = runs.create_run(a.out, a.input, type=a.type, preset=a.preset, recipe=a.recipe, encoding=a.encoding,
                               max_len=a.max_len, dedupe=a.dedupe, split_seed=a.split_seed, max_bytes=a.max_bytes, force=a.force,
                               device=a.device, **options)
-        if a.dedupe:
+        if a.dedupe and report:
             d = run.config["data"]
             print(f"--dedupe: dropped {d['dedupe_dropped']:,} repeated items, {sum(d['items'].values()):,} left", file=sys.stderr)
     if a.tensorboard:
         runs.tensorboard_writer()                  # installed? say so before anything is printed
-    print(run.describe(), file=sys.stderr)
+    if report:
+        print(run.describe(), file=sys.stderr)
     result = run.train(progress=not a.no_progress, tensorboard=a.tensorboard, track_updates=a.track_updates)
     if result["interrupted"]:
-        print(f"stopped at step {result['step']:,}; saved. Continue with: makemore train -o {run.path} --resume", file=sys.stderr)
+        if report:
+            print(f"stopped at step {result['step']:,}; saved. Continue with: makemore train -o {run.path} --resume",
+                  file=sys.stderr)
         return 128 + result["interrupted"]
-    if result["losses"] is None:                   # a process other than rank 0: rank 0 reports
+    if not report or result["losses"] is None:    # a process other than rank 0: rank 0 reports
         return 0
     print(loss_table(result["losses"]))
     if a.samples > 0:

@@ -4,6 +4,7 @@ and exit status 2, and the guard that turns the library's user errors into the s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import DataError, RunError, UsageError
@@ -32,5 +33,6 @@ def guarded(command: str, fn, *args) -> int:
         print(f"makemore {command}: error: {where}{getattr(e, 'strerror', None) or e or 'out of memory'}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0" or "WORLD_SIZE" not in os.environ:   # torchrun: rank 0 alone says so
+            print("interrupted", file=sys.stderr)
         return 130

@@ -37,6 +37,7 @@ from . import explore
 from .errors import DataError, RunError, UsageError
 
 MAX_BODY = 64 * 1024                   # bytes of a request body
+CACHE_SIZE = 256                       # answers of the cached routes kept, the least recently used dropped first
 DRAIN = 4 * 1024 * 1024                # a refused body up to this size is read and dropped
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 
@@ -150,16 +151,63 @@ class FifoLock:
                 self._busy = False
 
 
+class CacheEntry:
+    """One key's answer: `done` is set once it is computed (ok) or its computation failed."""
+
+    def __init__(self):
+        self.done, self.ok, self.value = threading.Event(), False, None
+
+
+class Cache:
+    """The answers of the cached routes: at most `size`, the least recently used dropped first. Each
+    key is computed once however many ask for it at once, and by its first asker alone, with no lock
+    held meanwhile: answers already cached are given out while another key is computed. A failed
+    computation is not kept (the next asker tries again)."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._entries: collections.OrderedDict = collections.OrderedDict()   # key -> Entry, oldest use first
+        self._lock = threading.Lock()                                        # held only to look up and insert
+
+    def __len__(self):
+        return len(self._entries)
+
+    def get(self, key, compute):
+        """The answer for key: cached, awaited from the thread computing it, or compute()."""
+        while True:
+            with self._lock:
+                entry = self._entries.get(key)
+                mine = entry is None
+                if mine:
+                    entry = self._entries[key] = CacheEntry()
+                    while len(self._entries) > self.size:
+                        self._entries.popitem(last=False)
+                else:
+                    self._entries.move_to_end(key)
+            if mine:
+                try:
+                    entry.value, entry.ok = compute(), True
+                finally:
+                    if not entry.ok:
+                        with self._lock:
+                            if self._entries.get(key) is entry:
+                                del self._entries[key]
+                    entry.done.set()
+                return entry.value
+            entry.done.wait()
+            if entry.ok:
+                return entry.value
+
+
 class App:
     """The runs a server answers for (name -> Run, the first is the default), and the answers of
     the cached routes."""
 
-    def __init__(self, runs: dict):
+    def __init__(self, runs: dict, cache_size: int = CACHE_SIZE):
         if not runs:
             raise UsageError("no runs to serve")
         self.runs = dict(runs)
-        self._cache: dict = {}
-        self._lock = threading.Lock()
+        self._cache = Cache(cache_size)
         self._model_lock = FifoLock()       # one model computation at a time, in arrival order
 
     def run(self, name):
@@ -189,12 +237,10 @@ class App:
         if not cache:
             with self._model_lock:
                 return {"run": name, **fn(self, run, **args)}
-        key = (path, name, json.dumps(args, sort_keys=True))
-        with self._lock:                    # one computation per key, however many ask at once
-            if key not in self._cache:
-                with self._model_lock:
-                    self._cache[key] = {"run": name, **fn(self, run, **args)}
-            return self._cache[key]
+        def compute():
+            with self._model_lock:
+                return {"run": name, **fn(self, run, **args)}
+        return self._cache.get((path, name, json.dumps(args, sort_keys=True)), compute)
 
 
 # --- HTTP ----------------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ def grad_data_ratio(grad: torch.Tensor, data: torch.Tensor) -> float:
 
 
 def update_ratio(update: torch.Tensor, data: torch.Tensor) -> float:
-    """log10(std(update) / std(data)), the lecture's update:data ratio (its update: lr * grad)."""
+    """log10(std(update) / std(data)), the lecture's update:data ratio. `update` is the real change
+    of the weights in one step (UpdateTracker), which is lr * grad only under plain SGD."""
     return math.log10(max(update.std().item(), 1e-30) / max(data.std().item(), 1e-30))
 
 

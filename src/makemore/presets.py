@@ -4,6 +4,7 @@ DEFAULT_TYPE         the model `makemore train` trains when --type is not given
 MODEL_PRESETS[type]  named model sizes (`--preset NAME`); a type's `default` applies when none is named
 TRAIN[type]          training defaults of each type (chosen for wall time on a laptop CPU)
 LECTURE[type]        the "building makemore" lectures' own recipes (`--recipe lecture`)
+PART3[type]          the activations lecture's own run, seed and batch draws included (`--recipe part3`)
 BEST                 the members of `makemore best`, each a set of train options
 resolve()            type + preset + recipe + explicit options -> the model options and TrainConfig
 
@@ -29,6 +30,14 @@ MODEL_PRESETS = {
         "lecture": {},                                              # the lecture's sizes
         "default": {},                                              # the same: wider ones overfit names.txt
         "wide": dict(n_embd=32, n_hidden=192),
+    },
+    # the activations lecture's stages (part 3), one fix at a time, with --recipe part3
+    "mlp": {
+        "part3-original": dict(init="randn"),
+        "part3-softmax": dict(init="randn", w2_scale=0.01, b2_scale=0.0),
+        "part3-tanh": dict(init="randn", w1_scale=0.2, b1_scale=0.01, w2_scale=0.01, b2_scale=0.0),
+        "part3-kaiming": dict(init="randn", kaiming=True, b1_scale=0.01, w2_scale=0.01, b2_scale=0.0),
+        "part3-batchnorm": dict(init="randn", kaiming=True, batchnorm=True, w2_scale=0.01, b2_scale=0.0),
     },
     "lstm": {
         "default": dict(dropout=0.2),
@@ -78,7 +87,13 @@ LECTURE = {
     "wavenet": dict(_SGD_LECTURE, decay_at=0.75, calibrate=False),  # decay at step 150k; running statistics
 }
 
-RECIPES = {"lecture": LECTURE}
+# the activations lecture's own run (part 3): its seed, one stream for the initialization and the
+# batches, 200k SGD steps, evaluated on training-set BatchNorm statistics
+PART3 = {
+    "mlp": dict(_SGD_LECTURE, decay_at=0.5, seed=2147483647, shared_rng=True, calibrate=True),
+}
+
+RECIPES = {"lecture": LECTURE, "part3": PART3}
 
 # Models that err differently mix best: LSTMs of different seeds average away each other's noise,
 # the GRU errs a little differently, and the count model remembers rare exact contexts. Longest

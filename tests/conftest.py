@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 
@@ -29,19 +30,59 @@ def small_file(tmp_path):
     return p
 
 
+class Record:
+    """What reliability tests tried and what held, counted case by case as they run: a case is
+    tried when its block starts and survived only when the block ends without an error, so a
+    failing case shows as tried and not survived (a skipped one is not counted at all).
+
+        with record.case("what was tried") as case:
+            ...                      # the attack and the assertions that it was withstood
+            case.held("how")         # the way it held, counted in the table's last column
+    """
+
+    def __init__(self):
+        self.rows: dict[str, dict] = {}
+
+    @contextlib.contextmanager
+    def case(self, what: str):
+        row = self.rows.setdefault(what, {"tried": 0, "survived": 0, "outcomes": {}})
+        row["tried"] += 1
+        held = Held()
+        try:
+            yield held
+        except pytest.skip.Exception:
+            row["tried"] -= 1
+            raise
+        except BaseException:
+            row["outcomes"]["failed"] = row["outcomes"].get("failed", 0) + 1
+            raise
+        row["survived"] += 1
+        for how in held.ways:
+            row["outcomes"][how] = row["outcomes"].get(how, 0) + 1
+
+    def lines(self) -> list[str]:
+        return [json.dumps({"what": what, **row}) + "\n" for what, row in self.rows.items() if row["tried"]]
+
+
+class Held:
+    def __init__(self):
+        self.ways: list[str] = []
+
+    def held(self, *ways: str) -> None:
+        self.ways += ways
+
+
 @pytest.fixture
 def record():
-    """record(what, tried, survived, **outcomes): what a reliability test tried and what held. With
-    MAKEMORE_RELIABILITY=FILE (benchmarks/reliability.py sets it) each call appends a JSON line to
-    FILE, which the script turns into docs/reliability.md; otherwise it does nothing."""
+    """A Record of the test's cases. With MAKEMORE_RELIABILITY=FILE (benchmarks/reliability.py sets
+    it) its counts are appended to FILE as JSON lines when the test ends, passed or failed; the
+    script turns them into docs/reliability.md."""
+    r = Record()
+    yield r
     path = os.environ.get("MAKEMORE_RELIABILITY")
-
-    def write(what, tried, survived, **outcomes):
-        if path:
-            with open(path, "a") as f:
-                f.write(json.dumps({"what": what, "tried": tried, "survived": survived,
-                                    "outcomes": {k: int(v) for k, v in outcomes.items()}}) + "\n")
-    return write
+    if path:
+        with open(path, "a") as f:
+            f.writelines(r.lines())
 
 
 @pytest.fixture(scope="module")

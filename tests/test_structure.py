@@ -98,12 +98,37 @@ def test_nothing_imports_upward():
                 assert not imports(name) & high, f"{name} imports {imports(name) & high}"
 
 
+def imports_the_cli(source: str) -> bool:
+    """Whether Python source imports makemore.cli, in any spelling: `import makemore.cli [as c]`,
+    `from makemore.cli import ...`, `from makemore import cli`, importlib.import_module("makemore.cli")."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            modules = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("import_module", "__import__"):
+            modules = [a.value for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        else:
+            continue
+        if any(m == "makemore.cli" or m.startswith("makemore.cli.") for m in modules):
+            return True
+    return False
+
+
+def test_the_cli_import_check_sees_every_spelling():
+    for source in ("import makemore.cli", "import makemore.cli as c", "from makemore.cli import main",
+                   "from makemore import cli", "from makemore import runs, cli as c", "import os, makemore.cli",
+                   "import importlib\nimportlib.import_module('makemore.cli')", "__import__('makemore.cli')",
+                   "def f():\n    from makemore import cli"):
+        assert imports_the_cli(source), source
+    for source in ("import makemore", "from makemore import runs", "from makemore.runs import client",
+                   "import makemore.client", "subprocess.run([sys.executable, '-m', 'makemore', 'train'])"):
+        assert not imports_the_cli(source), source
+
+
 def test_no_benchmark_imports_the_cli():
     for script in (ROOT / "benchmarks").glob("*.py"):
-        for node in ast.walk(ast.parse(script.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.startswith("makemore.cli") for n in names), f"{script.name} imports makemore.cli"
+        assert not imports_the_cli(script.read_text()), f"{script.name} imports makemore.cli"
 
 
 def test_the_contract_is_branched_on_in_one_place():
@@ -119,17 +144,58 @@ def test_cli_is_thin():
     assert len((SRC / "cli.py").read_text().splitlines()) <= 400
 
 
+def option_help(out: str, flag: str) -> str:
+    """The help text of one option in `--help` output (one line each: COLUMNS is wide)."""
+    found = [line.split(None, 2)[2] for line in out.splitlines() if re.match(rf"\s+{re.escape(flag)} [A-Z_]+ ", line)]
+    assert len(found) == 1, (flag, found)
+    return found[0]
+
+
+def listed(out: str) -> tuple[dict, list, list]:
+    """What train --help lists: {type: [its presets]}, the recipes, the model types."""
+    presets = re.fullmatch(r"named model size of the type \((.*)\); unset: .*", option_help(out, "--preset")).group(1)
+    recipes = re.fullmatch(r"named training recipe: (.*?) \(.*", option_help(out, "--recipe")).group(1)
+    types = re.fullmatch(r"model type: (.*?) \(default: .*", option_help(out, "--type")).group(1)
+    return ({kind: names.split(", ") for kind, names in (entry.split(": ") for entry in presets.split("; "))},
+            recipes.split(", "), types.split(", "))
+
+
 def test_help_is_generated_from_the_tables():
     from makemore import presets
     from makemore.models import MODELS
     out = subprocess.run([sys.executable, "-m", "makemore", "train", "--help"], capture_output=True, text=True,
-                         env={"COLUMNS": "2000", "PATH": ""}).stdout
-    for kind, table in presets.MODEL_PRESETS.items():
-        for name in table:
-            assert f"{kind}: " in out and name in out, (kind, name)
-    assert all(kind in out for kind in MODELS)
-    assert "lecture" in out                                         # the recipes
+                         env={"COLUMNS": "2000", "PATH": "", "PYTHONPATH": str(SRC.parent)}).stdout   # this source
+    assert listed(out) == ({kind: list(table) for kind, table in presets.MODEL_PRESETS.items()}, list(presets.RECIPES),
+                           list(MODELS))                        # each listing exactly the tables, in their order
     assert "(transformer)" in out and "dropout probability" in out  # field help from the configs' metadata
+
+
+def test_the_help_check_sees_a_preset_missing_from_its_listing():
+    out = ("  --type TYPE  model type: bigram, lstm (default: lstm)\n"
+           "  --preset PRESET  named model size of the type (lstm: default; transformer: tiny); unset: the type's "
+           "`default` where it has one\n  --recipe RECIPE  named training recipe: lecture (none of them)\n")
+    assert listed(out) == ({"lstm": ["default"], "transformer": ["tiny"]}, ["lecture"], ["bigram", "lstm"])
+    assert listed(out)[0] != {"lstm": ["default", "none"], "transformer": ["tiny"]}   # "none" appears, but not listed
+
+
+def test_each_option_is_defined_once():
+    """A flag is defined in one place: the shared table of cli.py, a config dataclass field, or
+    one command's own add_argument. Commands other than train take a TrainConfig field's option
+    (--seed, --batch-size) from the field itself."""
+    from dataclasses import fields
+    from makemore import cli
+    from makemore.train import TrainConfig
+    tree = ast.parse((SRC / "cli.py").read_text())
+    literal = [a.value for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument"
+               for a in node.args if isinstance(a, ast.Constant) and str(a.value).startswith("-")]
+    shared = [flag for flags, _ in cli.OPTIONS.values() for flag in flags]
+    fields_ = ["--" + f.name.replace("_", "-") for f in fields(TrainConfig)] + ["--" + n.replace("_", "-") for n in cli.MODEL_FIELDS]
+    defined = literal + shared + fields_
+    assert len(defined) == len(set(defined)), sorted({f for f in defined if defined.count(f) > 1})
+    parser = cli.build_parser()
+    for argv, want in [(["lr-find"], (1337, 32)), (["diagnose"], (1337, 32)), (["sample", "-o", "x"], (None, None))]:
+        a = parser.parse_args(argv)
+        assert (a.seed, getattr(a, "batch_size", None)) == want, argv
 
 
 def test_presets_resolve_in_order():

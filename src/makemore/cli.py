@@ -32,14 +32,12 @@ OPTIONS = {
     "json": (("--json",), dict(action="store_true", help="print JSON")),
     "force": (("--force",), dict(action="store_true", help="overwrite an existing run in DIR (once the new one starts)")),
     "png": (("--png",), dict(metavar="PATH", help="where to save the figure (default: in the run directory, or here)")),
-    "seed": (("--seed",), dict(type=int, default=1337, help="random seed (default: 1337)")),
     "type": (("--type",), dict(help=f"model type: {', '.join(MODELS)} (default: {presets.DEFAULT_TYPE})")),
     "preset": (("--preset",), dict(help=f"named model size of the type ({presets.presets_help()}); unset: the type's "
                                     "`default` where it has one")),
-    "batch_size": (("--batch-size",), dict(type=int, default=32, help="examples in a batch (default: 32)")),
 }
 MODEL_FIELDS = sorted({f.name for cls in MODELS.values() for f in fields(cls.Config)} - {"vocab_size", "seq_len"})
-
+TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}
 
 # Command families with a command line of their own: makemore NAME ... runs module.main(argv).
 DELEGATED = {
@@ -48,30 +46,32 @@ DELEGATED = {
 
 
 def add(parser, *names, **settings):
-    """Add the shared options `names` (settings override their defaults; give one name with them)."""
+    """Add the shared options `names`: OPTIONS, or TrainConfig fields (settings override; give one name with them)."""
     for name in names:
-        flags, defaults = OPTIONS[name]
+        flags, defaults = OPTIONS[name] if name in OPTIONS else config_option(TRAIN_FIELDS[name], TRAIN_FIELDS[name].default)
         parser.add_argument(*flags, **{**defaults, **settings})
 
 
+def config_option(f, default=None) -> tuple:
+    """A config field's option, (flags, argparse settings): its help from the field's metadata (the first that has one)."""
+    helps = [g.metadata["help"] for cls in [TrainConfig, *MODELS.values()] for g in fields(cls.Config if cls is not TrainConfig else cls)
+             if g.name == f.name and "help" in g.metadata]
+    text = (helps[0] if helps else f"{f.name.replace('_', ' ')} (model option)") + ("" if default is None else f" (default: {default})")
+    kind = dict(action=argparse.BooleanOptionalAction) if isinstance(f.default, bool) else dict(type=type(f.default), metavar=f.name.upper())
+    return ("--" + f.name.replace("_", "-"),), dict(default=default, help=text, **kind)
+
+
 def add_config_options(group, dataclass_fields, seen):
-    """One option per config field, its help from the field's metadata (the first that has one)."""
+    """One option per config field, defaults unset (the type's presets fill them)."""
     for f in dataclass_fields:
-        if f.name in seen or f.name in ("vocab_size", "seq_len"):
-            continue
-        seen.add(f.name)
-        helps = [g.metadata["help"] for cls in [TrainConfig, *MODELS.values()] for g in fields(cls.Config if cls is not TrainConfig else cls)
-                 if g.name == f.name and "help" in g.metadata]
-        flag, text = "--" + f.name.replace("_", "-"), helps[0] if helps else f"{f.name.replace('_', ' ')} (model option)"
-        if isinstance(f.default, bool):
-            group.add_argument(flag, default=None, action=argparse.BooleanOptionalAction, help=text)
-        else:
-            group.add_argument(flag, default=None, type=type(f.default), help=text, metavar=f.name.upper())
+        if f.name not in seen and f.name not in ("vocab_size", "seq_len"):
+            seen.add(f.name)
+            flags, settings = config_option(f)
+            group.add_argument(*flags, **settings)
 
 
 def model_options(parser, title):
-    seen = set()
-    group = parser.add_argument_group(title)
+    seen, group = set(), parser.add_argument_group(title)
     for cls in MODELS.values():
         add_config_options(group, fields(cls.Config), seen)
 
@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--start", type=float, default=1e-3, help="first learning rate (default: 1e-3)")
     lf.add_argument("--end", type=float, default=1.0, help="last learning rate (default: 1)")
     lf.add_argument("--steps", type=int, default=1000, help="number of steps/rates (default: 1000)")
-    add(lf, "batch_size")
-    lf.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"], help="optimizer (default: sgd, as the lecture)")
+    add(lf, "batch_size", help="examples per step (default: 32)")
+    add(lf, "optimizer", default="sgd", choices=["sgd", "adamw"], help="sgd or adamw (default: sgd, as the lecture)")
 
     dg = sub.add_parser("diagnose", help="activation, gradient and update statistics (MLP, BatchNorm MLP, WaveNet)",
                         description="The part-3 lecture's health check on one batch: per tanh layer the activation "
@@ -303,19 +303,13 @@ def cmd_score(a) -> int:
     return 0
 
 
-def print_ensemble(run) -> int:
+def cmd_ensemble(a) -> int:
+    """ensemble, and best (which trains the members first)."""
+    from .runs import best, ensemble
+    run = best(a.out, a.input, a.jobs, a.device, a.force) if a.command == "best" else \
+        ensemble(a.out, a.runs, a.mix, a.weights, a.force, a.device)
     print(f"{run.members_table()}\nsaved {run.path}: use it with eval, sample and score like any run")
     return 0
-
-
-def cmd_ensemble(a) -> int:
-    from .runs import ensemble
-    return print_ensemble(ensemble(a.out, a.runs, a.mix, a.weights, a.force, a.device))
-
-
-def cmd_best(a) -> int:
-    from .runs import best
-    return print_ensemble(best(a.out, a.input, a.jobs, a.device, a.force))
 
 
 def cmd_plot(a) -> int:
@@ -382,7 +376,7 @@ def cmd_diagnose(a) -> int:
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "sample": cmd_sample, "score": cmd_score, "ensemble": cmd_ensemble,
-            "best": cmd_best, "plot": cmd_plot, "lr-find": cmd_lr_find, "diagnose": cmd_diagnose,
+            "best": cmd_ensemble, "plot": cmd_plot, "lr-find": cmd_lr_find, "diagnose": cmd_diagnose,
             "serve": lambda args: __import__("makemore.serve").serve.main(args),
             "sweep": lambda args: __import__("makemore.sweep").sweep.main(args)}
 

@@ -28,11 +28,30 @@ def guarded(command: str, fn, *args) -> int:
     except (DataError, UsageError, RunError) as e:
         print(f"makemore {command}: error: {e}", file=sys.stderr)
         return 2
-    except (OSError, MemoryError) as e:         # permissions, a full disk, a read-only directory, memory
+    except OSError as e:                        # permissions, a full disk, a read-only directory
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-        print(f"makemore {command}: error: {where}{getattr(e, 'strerror', None) or e or 'out of memory'}", file=sys.stderr)
+        print(f"makemore {command}: error: {where}{e.strerror or first_line(e) or type(e).__name__}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as e:    # memory: Python's own error, or torch's allocator failing
+        if isinstance(e, RuntimeError) and not out_of_memory(e):
+            raise
+        detail = f" ({first_line(e)[:200]})" if first_line(e) else ""
+        print(f"makemore {command}: error: out of memory{detail}; this machine could not give what it needed "
+              "(a smaller model, batch or input needs less)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if os.environ.get("RANK", "0") == "0" or "WORLD_SIZE" not in os.environ:   # torchrun: rank 0 alone says so
             print("interrupted", file=sys.stderr)
         return 130
+
+
+def first_line(e: BaseException) -> str:
+    """An exception's message, its first line only (torch's run over several)."""
+    return str(e).strip().split("\n", 1)[0]
+
+
+def out_of_memory(e: RuntimeError) -> bool:
+    """Whether torch failed to allocate: on the CPU a RuntimeError of its allocator, on a GPU its
+    OutOfMemoryError (a RuntimeError too)."""
+    return type(e).__name__ == "OutOfMemoryError" or any(
+        s in str(e) for s in ("DefaultCPUAllocator: not enough memory", "DefaultCPUAllocator: can't allocate memory"))

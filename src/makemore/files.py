@@ -1,10 +1,14 @@
-"""Writing files safely: a new file of an unpredictable name, created exclusively beside its
-target, renamed into place. A kill leaves the old file or the new one, never half of one, and no
-write follows a symbolic link planted at the target's name."""
+"""Writing and reading files safely: a new file of an unpredictable name, created exclusively
+beside its target, renamed into place. A kill leaves the old file or the new one, never half of
+one, and no write follows a symbolic link planted at the target's name. A log written as it goes
+is a new file in place of whatever was at its name; a run's file is read only if it is a regular
+file (not a link, a FIFO or a device) of a bounded size."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -12,6 +16,7 @@ from .errors import RunError
 
 UMASK = os.umask(0o022)
 os.umask(UMASK)                    # read once: files get the mode any other file here would (0644 usually)
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def atomic_write(path: Path, write) -> None:
@@ -32,3 +37,34 @@ def atomic_write(path: Path, write) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def create_file(path, buffering: int = -1):
+    """A new text file at path, open for writing (a log written as it goes). Whatever was at the name,
+    an old file or a planted symbolic link, is removed first (the link, never its target), and the
+    file is created exclusively, so a link planted in between makes this fail instead of being
+    written through."""
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.islink(path) or os.path.isfile(path):
+            os.unlink(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o666 & ~UMASK)
+    return os.fdopen(fd, "w", buffering=buffering)
+
+
+def read_bounded(path, limit: int) -> bytes:
+    """The bytes of a file a run wrote, read without following a symbolic link, only if it is a
+    regular file (a FIFO would block, a device never end) of at most `limit` bytes; otherwise a
+    one-line RunError naming it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        if os.path.islink(path):
+            raise RunError(f"{path}: is a symbolic link; a run's files are never links, so it is not read") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise RunError(f"{path}: not a regular file (a FIFO, a device or a directory), so it is not read")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise RunError(f"{path}: larger than {limit:,} bytes, far more than a run writes there; not read")
+    return data

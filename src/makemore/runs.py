@@ -18,19 +18,26 @@ The directory:
 Every file but metrics.jsonl is written to a temporary file (an unpredictable name, created
 exclusively) and renamed into place. state.pt holds its own copy of the weights, so a resumed run
 always starts from one whole checkpoint, even if a kill fell between the renames of two files.
-No write follows a symbolic link. A writer holds an exclusive lock on DIR/.lock while it trains.
+No write follows a symbolic link, and config.json and updates.json are read only as regular files
+of a bounded size. A writer holds an exclusive lock on DIR/.lock while it trains. `--force` moves
+the old run into a hidden directory DIR/.replaced-XXXXXXXX (an unpredictable name) and deletes it
+once the new run's first checkpoint is saved; if the new run fails before that, the old run is put
+back, and if it is killed before that, the next writer in DIR puts it back.
 This is the only module that writes a run.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import torch
@@ -42,8 +49,8 @@ from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, dedupe_words
                    resolve_input, split_words)
 from .errors import DataError, RunError, UsageError
 from .evaluation import evaluate, token_nll
-from .files import UMASK, atomic_write
-from .models import build_model
+from .files import UMASK, atomic_write, create_file, read_bounded
+from .models import MODELS, build_model
 from .models.ensemble import Ensemble, fit_weights, mixture_nll
 from .sampling import novelty, sample_items, score_items
 from .train import TrainConfig, resolve_device, train
@@ -53,6 +60,12 @@ SPLITS = ("train", "val", "test")
 WEIGHTS = ("best", "last")
 CONFIG_KEYS = ("type", "model", "data")
 DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
+DATA_TYPES = {"input": str, "sha256": str, "encoding": str, "max_len_limit": int, "split_seed": int, "vocab": list,
+              "max_len": int, "max_bytes": int, "dedupe": bool, "dedupe_dropped": int, "items": dict, "targets": dict}
+CONFIG_BYTES = 64 * 2 ** 20     # the largest config.json read (a vocabulary of all 1.1 million code points: about 15 MB)
+UPDATES_BYTES = 256 * 2 ** 20   # the largest updates.json read
+ASIDE = ".replaced-"            # the hidden directory an old run waits in while --force starts a new one
+KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a JSON object"}
 
 
 class RunDir:
@@ -64,6 +77,7 @@ class RunDir:
         self.metrics_file = self.path / "metrics.jsonl"
         self.state_file = self.path / "state.pt"
         self.updates_file = self.path / "updates.json"
+        self._aside: Path | None = None            # the old run --force set aside, until a checkpoint commits
 
     def weights_file(self, which: str = "best") -> Path:
         if which not in WEIGHTS:
@@ -103,18 +117,15 @@ class RunDir:
             os.close(fd)                # closing releases the lock
 
     def read_config(self) -> dict:
-        if not self.exists():
+        """config.json, checked key by key (check_config): a one-line RunError naming the file and
+        the key otherwise."""
+        if not self.exists() and not self.config_file.is_symlink():
             raise RunError(f"{self.path}: not a run directory (no config.json); train one with `makemore train -o {self.path}`")
         try:
-            config = json.loads(self.config_file.read_text())
+            config = json.loads(read_bounded(self.config_file, CONFIG_BYTES))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise RunError(f"{self.config_file}: unreadable config ({e})") from None
-        if not isinstance(config, dict):
-            raise RunError(f"{self.config_file}: not a makemore run config (a JSON object is expected)")
-        missing = [k for k in CONFIG_KEYS if k not in config]
-        missing += [f"data.{k}" for k in DATA_KEYS if k not in config.get("data", {}) and config.get("type") != "ensemble"]
-        if missing:
-            raise RunError(f"{self.config_file}: not a makemore run config (missing {', '.join(missing)})")
+        check_config(config, self.config_file)
         return config
 
     def write_config(self, config: dict) -> None:
@@ -151,12 +162,16 @@ class RunDir:
 
     def read_updates(self) -> dict | None:
         """The update:data ratios recorded by `train --track-updates`, if any."""
-        if not self.updates_file.exists():
+        if not self.updates_file.exists() and not self.updates_file.is_symlink():
             return None
         try:
-            return json.loads(self.updates_file.read_text())
+            updates = json.loads(read_bounded(self.updates_file, UPDATES_BYTES))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise RunError(f"{self.updates_file}: unreadable") from None
+        if not (isinstance(updates, dict) and isinstance(updates.get("steps"), list) and isinstance(updates.get("ratios"), dict)
+                and all(isinstance(v, list) and len(v) == len(updates["steps"]) for v in updates["ratios"].values())):
+            raise RunError(f"{self.updates_file}: not the update ratios `train --track-updates` writes")
+        return updates
 
     def save_checkpoint(self, model, state: dict, best: bool) -> None:
         """One checkpoint: best weights (if best), last weights, then the state to resume from,
@@ -166,6 +181,9 @@ class RunDir:
             self.save_weights(model, "best", step)
         self.save_weights(model, "last", step)
         self.save_state({**state, "weights": model.state_dict()})
+        if self._aside is not None:                 # the new run has a whole checkpoint: the old one can go
+            aside, self._aside = self._aside, None
+            shutil.rmtree(aside)
 
     def write_json(self, path: Path, obj) -> None:
         atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj)))
@@ -220,6 +238,131 @@ class RunDir:
         for f in self.path.glob(".*.tmp"):
             f.unlink()
 
+    def set_aside(self) -> None:
+        """For --force, under the lock: move the old run's files (links as links, never followed) into
+        a new hidden directory of an unpredictable name here. save_checkpoint deletes it once the new
+        run's first checkpoint is whole; put_back restores it if the new run fails before that."""
+        self.clear_temporary()
+        old = [f for f in self.files() if f.exists() or f.is_symlink()]
+        if not old:
+            return
+        self._aside = Path(tempfile.mkdtemp(dir=self.path, prefix=ASIDE))
+        for f in sorted(old, key=lambda f: f != self.state_file):     # state.pt first: see recover()
+            os.replace(f, self._aside / f.name)
+
+    def put_back(self) -> bool:
+        """The new run failed before its first checkpoint: remove its files and put the old run's back.
+        False if there was nothing set aside (or the new run had a checkpoint already)."""
+        aside, self._aside = self._aside, None
+        if aside is None:
+            return False
+        self._restore(aside)
+        return True
+
+    def _restore(self, aside: Path) -> None:
+        for f in self.files():
+            if f.exists() or f.is_symlink():
+                f.unlink()
+        self.clear_temporary()
+        for f in sorted(aside.iterdir(), key=lambda f: f.name == self.state_file.name):   # state.pt last
+            os.replace(f, self.path / f.name)
+        aside.rmdir()
+
+    def recover(self) -> None:
+        """Under the lock: finish what a --force killed while an old run was set aside left undone.
+        Without a state.pt here the new run never had a checkpoint, and the old run is put back (the
+        old state.pt moves aside first and back last, so a state.pt here means the new run's checkpoint
+        or nothing moved yet); with one, the old run is deleted as that checkpoint would have done."""
+        for aside in sorted(self.path.glob(ASIDE + "*")):
+            if aside.is_symlink() or not aside.is_dir():
+                continue
+            if self.state_file.exists():
+                shutil.rmtree(aside)
+            else:
+                self._restore(aside)
+                print(f"{self.path}: a --force was cut short before the new run's first checkpoint; the run it was "
+                      "replacing is back", file=sys.stderr)
+
+
+def _is(v, kind) -> bool:
+    """Whether a JSON value is of a config field's type (an integer is a float too; a bool is neither)."""
+    if kind in (int, float):
+        return isinstance(v, (int, float) if kind is float else int) and not isinstance(v, bool)
+    return isinstance(v, kind)
+
+
+def check_config(config, where) -> None:
+    """A run's config.json as this version writes it: the keys there, each value of its type (the
+    model's and the training's options of their fields' types), else a one-line RunError naming
+    the file and the key. Values in range are checked where they are used (build_model, TrainConfig)."""
+    def bad(key, want, got):
+        want = KINDS.get(want, want)
+        raise RunError(f"{where}: {key} must be {want}, got {json.dumps(got)[:60]}; not a config this version "
+                       "of makemore wrote (train the run again, or mend the file)")
+
+    def need(keys):
+        missing = [k for k in keys if (k[5:] not in config["data"] if k.startswith("data.") else k not in config)]
+        if missing:
+            raise RunError(f"{where}: not a makemore run config (missing {', '.join(missing)})")
+    if not isinstance(config, dict):
+        raise RunError(f"{where}: not a makemore run config (a JSON object is expected)")
+    ensemble = config.get("type") == "ensemble"
+    need(CONFIG_KEYS + (("members", "weights") if ensemble else ("train",)))
+    if not ensemble and (not isinstance(config["type"], str) or config["type"] not in MODELS):
+        bad("type", f"a model type ({', '.join(MODELS)}) or ensemble", config["type"])
+    for key in ("model", "data") + (() if ensemble else ("train",)):
+        if not isinstance(config[key], dict):
+            bad(key, dict, config[key])
+    need([f"data.{k}" for k in DATA_KEYS])         # an ensemble's: its members' data
+    d = config["data"]
+    for k, v in d.items():
+        if k in DATA_TYPES and not _is(v, DATA_TYPES[k]):
+            bad(f"data.{k}", DATA_TYPES[k], v)
+    if not (all(isinstance(c, str) and len(c) == 1 for c in d["vocab"]) and d["vocab"] == sorted(set(d["vocab"]))):
+        bad("data.vocab", "a sorted list of distinct characters", d["vocab"])
+    for k in ("max_len", "max_len_limit", "max_bytes"):
+        if k in d and d[k] < 1:
+            bad(f"data.{k}", "at least 1", d[k])
+    try:
+        codecs.lookup(d["encoding"])
+    except LookupError:
+        bad("data.encoding", "a known text encoding", d["encoding"])
+    if ensemble:
+        members, weights = config["members"], config["weights"]
+        if not (isinstance(members, list) and members and all(isinstance(m, str) for m in members)):
+            bad("members", "a non-empty list of run directories", members)
+        if not (isinstance(weights, list) and len(weights) == len(members) and all(_is(w, float) for w in weights)):
+            bad("weights", f"a list of {len(members)} numbers, one per member", weights)
+        return
+    sections = {"model": (fields(MODELS[config["type"]].Config), f"the {config['type']} model"),
+                "train": (fields(TrainConfig), "training")}
+    for section, (known, whose) in sections.items():
+        known = {f.name: type(f.default) for f in known}
+        for k, v in config[section].items():
+            if k not in known:
+                raise RunError(f"{where}: {section}.{k}: not an option of {whose}; not a config this version of makemore wrote")
+            if not _is(v, known[k]):
+                bad(f"{section}.{k}", known[k], v)
+    missing = [f"model.{k}" for k in ("vocab_size", "seq_len") if k not in config["model"]]
+    if missing:
+        raise RunError(f"{where}: not a makemore run config (missing {', '.join(missing)})")
+
+
+def config_model(rundir: RunDir, config: dict):
+    """The untrained model a run's config describes. A value out of range there, or a model too large
+    for the memory this machine has, is a RunError naming config.json (nothing is allocated first)."""
+    try:
+        with torch.device("meta"):
+            meta = build_model(config["type"], **config["model"])
+    except UsageError as e:
+        raise RunError(f"{rundir.config_file}: model: {e}") from None
+    need = 2 * sum(t.numel() * t.element_size() for t in (*meta.parameters(), *meta.buffers()))   # the model + what is loaded
+    free = memory_available()
+    if free is not None and need > free:
+        raise RunError(f"{rundir.config_file}: model: its {config['type']} model would need about {need / 2**30:,.1f} GiB "
+                       f"to load, more than the {free / 2**30:,.1f} GiB available")
+    return build_model(config["type"], **config["model"])
+
 
 def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict | None = None):
     """Rebuild a run's model from its config and load its weights (on any device: CUDA runs load
@@ -234,7 +377,7 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
                 raise RunError(f"{rundir.path}: ensemble member {member.path} is gone")
             members.append(load_model(member, which, device))
         return Ensemble(members, config["weights"]).to(device).eval()
-    model = build_model(config["type"], **config["model"])
+    model = config_model(rundir, config)
     if which == "best" and not f.exists():
         f = rundir.weights_file("last")
     if not f.exists():
@@ -329,27 +472,33 @@ class Run:
             return {**result, "losses": None}
         with self.dir.lock(), contextlib.ExitStack() as finish:
             finish.callback(distributed.finish)
+            self.dir.recover()                          # an old run a killed --force left aside comes back first
             if self._resume is None:
                 _check_new(self.path, self._force)      # checked again under the lock: nobody took it meanwhile
             if self._force:
-                self.dir.clear()                        # the new run has passed every check: now replace the old
+                self.dir.set_aside()                    # every check passed: the old run waits aside for a checkpoint
             else:
                 self.dir.clear_temporary()
-            if self._resume is not None:
-                self.dir.rewind_metrics(int(self._resume["step"]))
-            self.dir.write_config(self.config)
-            self._pending = False
-            writer = SummaryWriter(log_dir=str(self.path / "tensorboard")) if tensorboard else None
-            if track_updates:
-                from .diagnostics import UpdateTracker
-                on_step = UpdateTracker(self.model, every=track_updates)
             try:
-                result = train(self.model, self.data, TrainConfig(**self.config["train"]), run=self.dir,
-                               device=self.device, resume=self._resume, progress=progress, writer=writer,
-                               stop_at=stop_at, on_step=on_step, on_eval=on_eval)
-            finally:
-                if writer is not None:
-                    writer.close()
+                if self._resume is not None:
+                    self.dir.rewind_metrics(int(self._resume["step"]))
+                self.dir.write_config(self.config)
+                self._pending = False
+                writer = SummaryWriter(log_dir=str(self.path / "tensorboard")) if tensorboard else None
+                if track_updates:
+                    from .diagnostics import UpdateTracker
+                    on_step = UpdateTracker(self.model, every=track_updates)
+                try:
+                    result = train(self.model, self.data, TrainConfig(**self.config["train"]), run=self.dir,
+                                   device=self.device, resume=self._resume, progress=progress, writer=writer,
+                                   stop_at=stop_at, on_step=on_step, on_eval=on_eval)
+                finally:
+                    if writer is not None:
+                        writer.close()
+            except BaseException as e:                  # before the new run's first checkpoint: the old run back
+                if self.dir.put_back() and isinstance(e, (DataError, RunError, UsageError)):
+                    raise type(e)(f"{e}; {self.path}: the run it was to replace is back as it was") from None
+                raise
             if track_updates:
                 self.dir.write_json(self.dir.updates_file, on_step.to_dict())
             result["losses"] = None
@@ -480,8 +629,12 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
 def resume_run(path, input=None, device="auto", type: str | None = None, preset: str | None = None,
                recipe: str | None = None, **train_options) -> Run:
     """The run in `path`, ready to continue exactly where it stopped; training options (e.g. a
-    larger max_steps) may change, the model may not. Nothing is written until run.train()."""
+    larger max_steps) may change, the model may not. Nothing is written until run.train() (but an
+    old run that a --force killed before its first checkpoint had set aside is put back first)."""
     rundir = RunDir(path)
+    if distributed.is_writer() and any(rundir.path.glob(ASIDE + "*")):
+        with rundir.lock():
+            rundir.recover()                       # a --force killed before its first checkpoint: the old run back
     if not rundir.exists() or not rundir.state_file.exists():
         raise RunError(f"{rundir.path}: no run to resume (config.json or state.pt missing)")
     config = rundir.read_config()
@@ -489,7 +642,8 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
     if unknown or preset or recipe or type not in (None, config["type"]):
         name = unknown[0].replace("_", "-") if unknown else "preset" if preset else "recipe" if recipe else "type"
         raise UsageError(f"--{name}: model options cannot change on --resume; they are read from the run's config.json")
-    tcfg = TrainConfig(**{**config["train"], **train_options}).validate()
+    tcfg = _resumed_settings(rundir, config["train"], train_options)
+    config_model(rundir, config)                   # the model's values in range, and it fits in memory
     state = rundir.load_state()
     words = run_words(config, input)
     if Vocab.from_words(words).chars != config["data"]["vocab"]:
@@ -499,7 +653,7 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
     check_memory(config["type"], config["model"], tcfg, data)
     device = distributed.launch(resolve_device(device))
     run = Run(path, {**config, "train": asdict(tcfg)}, device=device, data=data, input=input, pending=True)
-    model = build_model(config["type"], **config["model"])
+    model = config_model(rundir, config)
     if "weights" in state:
         try:
             model.load_state_dict(state.pop("weights"))
@@ -515,6 +669,22 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
         model = load_model(rundir, "last", "cpu", config).train()
     run.model, run._resume = model, state
     return run
+
+
+def _resumed_settings(rundir: RunDir, saved: dict, options: dict) -> TrainConfig:
+    """The training settings of a resumed run: the saved ones, with `options` over them, validated.
+    A setting out of range that comes from config.json, not from the options, is an error naming
+    the file and the key (`config.json: train.lr must be > 0`), not the option."""
+    try:
+        return TrainConfig(**{**saved, **options}).validate()
+    except UsageError as e:
+        try:
+            TrainConfig(**saved).validate()
+        except UsageError as own:
+            flag, _, rest = str(own).partition(" ")
+            if str(own) == str(e) and flag.startswith("--") and flag[2:].replace("-", "_") not in options:
+                raise RunError(f"{rundir.config_file}: train.{flag[2:].replace('-', '_')} {rest}") from None
+        raise
 
 
 def memory_available() -> int | None:
@@ -634,17 +804,18 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
               "member_loss": {s: v.mean(1).tolist() for s, v in nll.items()},
               "data": configs[0]["data"], "model": {},
               **{s: mixture_nll(v, w).mean().item() for s, v in nll.items()}}
-    rundir.path.mkdir(parents=True, exist_ok=True)
-    if force:
-        rundir.clear()
-    rundir.write_config(config)
+    with rundir.lock():                            # a writer, like train: never while another writes here
+        _check_new(path, force)                    # checked again under the lock: nobody took it meanwhile
+        if force:
+            rundir.clear()
+        rundir.write_config(config)
     return Run(path, config, mixture.eval(), device, data=data)
 
 
 def _train_member(path: str, options: dict, input, device: str, threads: int, log_file: str) -> None:
     """One member of `best`, in a worker process: its own thread count, its output to a log."""
     set_threads(threads)
-    with open(log_file, "w", buffering=1) as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+    with create_file(log_file, buffering=1) as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         run = create_run(path, input, force=True, device=device, **options)
         print(run.describe())
         run.train(progress=False)

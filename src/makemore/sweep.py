@@ -413,6 +413,7 @@ def run_trial(study, storage, study_id: int, trial, job: Job, log=print) -> dict
     """Train one trial's run in out/trials/NNNN, reporting val at each evaluation; tell the study
     how it ended. Returns its row of the trials table."""
     optuna = _optuna()
+    from .files import create_file                 # train.log: a link planted there is replaced, never written through
     from .runs import create_run
     State = optuna.trial.TrialState
     params = suggest(trial, job.space)
@@ -432,7 +433,7 @@ def run_trial(study, storage, study_id: int, trial, job: Job, log=print) -> dict
         try:
             run = create_run(path, job.input, type=job.type, force=True, device=job.device, **job.trial_options(params))
             path.mkdir(parents=True, exist_ok=True)
-            with open(path / "train.log", "w", buffering=1) as f, contextlib.redirect_stdout(f), \
+            with create_file(path / "train.log", buffering=1) as f, contextlib.redirect_stdout(f), \
                     contextlib.redirect_stderr(f):
                 print(run.describe())
                 result = run.train(progress=False, on_eval=on_eval)

@@ -233,8 +233,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
         checkpoint stays."""
         nonlocal best_val
         if not all(bool(torch.isfinite(p).all()) for p in chain(model.parameters(), scored.parameters())):
-            raise RunError(f"the weights stopped being finite numbers by step {step:,}; training stopped and the "
-                           "last good checkpoint was kept (lower --lr, or set --grad-clip)")
+            raise RunError(f"the weights stopped being finite numbers by step {step:,}; training stopped and "
+                           + ("the last good checkpoint was kept" if run and run.state_file.exists() else
+                              "no checkpoint had been saved yet") + " (lower --lr, or set --grad-clip)")
         if run is None:
             return
         best = val is not None and val < best_val
@@ -254,8 +255,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
             calibrate_batchnorm(scored, data.train, device)
         val = evaluate(scored, data.val, device)
         if not math.isfinite(val):
-            raise RunError(f"the val loss is {val} at step {step:,}; training stopped and the last good checkpoint "
-                           "was kept (lower --lr, or set --grad-clip)")
+            raise RunError(f"the val loss is {val} at step {step:,}; training stopped and "
+                           + ("the last good checkpoint was kept" if run and run.state_file.exists() else
+                              "no checkpoint had been saved yet") + " (lower --lr, or set --grad-clip)")
         model.train()
         bar.write(f"step {step:>7d} | val {val:.4f} nats/char ({val / math.log(2):.4f} bits)")
         if run:
@@ -310,8 +312,9 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                 dt = time.perf_counter() - t_log
                 mean_loss = distributed.mean_over_ranks(loss_sum).item() / n_summed
                 if not math.isfinite(mean_loss):
-                    raise RunError(f"the training loss became {mean_loss} by step {step:,}; training stopped and the "
-                                   "last good checkpoint was kept (lower --lr, or set --grad-clip)")
+                    raise RunError(f"the training loss became {mean_loss} by step {step:,}; training stopped and "
+                                   + ("the last good checkpoint was kept" if run and run.state_file.exists() else
+                                      "no checkpoint had been saved yet") + " (lower --lr, or set --grad-clip)")
                 tok_s = tokens_per_step * n_summed / dt
                 bar.set_postfix(loss=f"{mean_loss:.4f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr:.2g}")
                 if run:

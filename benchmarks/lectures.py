@@ -3,7 +3,7 @@ lecture's MLP trained as the lecture trains it (its seed 2147483647, one generat
 initialization and the batches, 200,000 SGD steps at lr 0.1 then 0.01), against the lecture's own
 train and val figures. Writes the `part3` table of docs/results.md and benchmarks/results/part3.json.
 
-    python benchmarks/lectures.py                    # the five stages (about two minutes each)
+    python benchmarks/lectures.py                    # the five stages (about two minutes each, one thread)
     python benchmarks/lectures.py --keep runs/part3  # keep the run directories (the notebook reads them)
     python benchmarks/lectures.py --table            # only rewrite the table from the JSON
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -22,9 +21,7 @@ from common import machine, parser, publish  # noqa: E402
 def measure(keep: str | None) -> dict:
     from makemore.lectures import loss_log
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        rows = loss_log(keep or tmp)
-        return {"machine": machine(), "rows": rows, "wall_s": time.perf_counter() - t0}
+        return {"machine": machine(), "rows": loss_log(keep or tmp)}
 
 
 def table(results: dict) -> str:
@@ -34,8 +31,7 @@ def table(results: dict) -> str:
         lines.append(f"| `{r['stage']}`: {r['what']} | {r['train']:.4f} | {r['val']:.4f} | {r['lecture_train']:.4f} | "
                      f"{r['lecture_val']:.4f} | {r['train'] - r['lecture_train']:+.4f} | {r['val'] - r['lecture_val']:+.4f} |")
     lines.append("")
-    lines.append(f"{results['rows'][0]['steps']:,} steps a stage, {results['wall_s']:.0f} s for the five; "
-                 f"{results['machine']}.")
+    lines.append(f"{results['rows'][0]['steps']:,} steps a stage; {results['machine']}.")
     return "\n".join(lines)
 
 

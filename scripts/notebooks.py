@@ -78,6 +78,15 @@ def execute(nb: nbformat.NotebookNode, workdir: str, timeout: int = 3600) -> nbf
     return nb
 
 
+def drop_noise(nb: nbformat.NotebookNode) -> None:
+    """Leave out what the kernel says about itself rather than about the lecture (tqdm's note that
+    Jupyter's widgets are missing)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.output_type == "stream" and o.name == "stderr" and "TqdmWarning" in o.text)]
+
+
 def copy_outputs(source: nbformat.NotebookNode, target: nbformat.NotebookNode) -> None:
     code = [c for c in source.cells if c.cell_type == "code"]
     for c, t in zip(code, [c for c in target.cells if c.cell_type == "code"]):
@@ -103,6 +112,7 @@ def main(argv=None) -> int:
             finally:
                 if runs is None:
                     del os.environ["MAKEMORE_LECTURE_RUNS"]
+        drop_noise(nbs["en"])
         copy_outputs(nbs["en"], nbs["zh"])
         if not args.check:
             for lang, suffix in LANGUAGES.items():

@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(t, "out", required=True)
     add(t, "type", "preset")
     t.add_argument("--recipe", help=f"named training recipe: {', '.join(presets.RECIPES)} (`lecture` reproduces the "
-                   "lectures' SGD runs)")
+                   "lectures' SGD runs; `part3` the activations lecture's own run, its seed and batches included)")
     add(t, "device")
     t.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice, one per core)")
     t.add_argument("--resume", action="store_true", help="continue the run in DIR exactly where it stopped")

@@ -148,15 +148,15 @@ def loss_log(root, steps: int | None = None, input=None, progress: bool = False)
     (`--recipe part3`: its seed, its batches, 200,000 SGD steps; `steps` shortens them), into
     ROOT/STAGE. A stage whose run directory already holds a finished run of the same settings is
     read, not trained again. Rows: stage, what, train, val (of the last step), the lecture's."""
-    from .runs import create_run, is_run, load_run
+    from .runs import create_run, load_run
     rows = []
     for preset, what, lecture_train, lecture_val in LOSS_LOG:
         path = Path(root) / preset
         options = {} if steps is None else {"max_steps": steps, "eval_interval": steps, "log_interval": min(steps, 1000)}
         run = create_run(path, input, type="mlp", preset=preset, recipe="part3", force=True, **options) \
-            if not _finished(path, steps) else None
-        if run is not None:
-            run.train(progress=progress)
+            if not _finished(path, preset, options) else None
+        if run is not None and run.train(progress=progress)["interrupted"]:
+            raise KeyboardInterrupt(f"{preset}: training interrupted; its checkpoint is in {path}")
         done = load_run(path, weights="last")
         losses = done.evaluate(("train", "val"))
         rows.append({"stage": preset, "what": what, "train": losses["train"], "val": losses["val"],
@@ -165,10 +165,15 @@ def loss_log(root, steps: int | None = None, input=None, progress: bool = False)
     return rows
 
 
-def _finished(path: Path, steps: int | None) -> bool:
+def _finished(path: Path, preset: str, options: dict) -> bool:
+    """Whether `path` holds a finished run of this stage with exactly these settings."""
+    from dataclasses import asdict
+    from .presets import resolve
     from .runs import is_run, load_run
     if not is_run(path):
         return False
     run = load_run(path, weights=None)
-    want = steps if steps is not None else 200_000
-    return run.config["train"]["max_steps"] == want and any(r.get("final") for r in run.metrics)
+    want = resolve("mlp", preset, "part3", **options)
+    return (run.config["train"] == asdict(want.train) and run.config["preset"] == preset
+            and all(run.config["model"].get(k) == v for k, v in want.model.items())
+            and any(r.get("final") for r in run.metrics))

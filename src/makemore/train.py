@@ -56,6 +56,9 @@ class TrainConfig:
     eval_interval: int = option(500, "evaluate val and checkpoint every this many steps")
     log_interval: int = option(100, "log the training loss every this many steps")
     seed: int = option(1337, "random seed for initialization, batches and dropout")
+    shared_rng: bool = option(False, "draw the batches from the random stream that initialized the model, "
+                              "continuing after its draws, as the lectures do with one torch.Generator "
+                              "(with --seed 2147483647: the lecture's own batches)")
     compile: bool = option(False, "torch.compile the training step (a little faster per step, after about 30 s of compiling)")
     dtype: str = option("float32", "float32, or bfloat16 autocast for the training step (for GPUs with bfloat16 units)")
 
@@ -182,7 +185,11 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     if rank > 0:                                     # rank 0 alone reports and writes
         run, writer, progress = None, None, False
     model.to(device)
+    if cfg.shared_rng and world > 1:
+        raise UsageError("--shared-rng draws every batch from one stream: it trains on one process only")
     generator = torch.Generator().manual_seed(cfg.seed + rank)    # each process draws its own batches
+    if cfg.shared_rng and resume is None:                         # on from where the model's init left the stream
+        generator.set_state(torch.get_rng_state())
     torch.manual_seed(cfg.seed + rank)
     batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack)
     if resume is None:

@@ -85,13 +85,15 @@ def test_the_cycle_finder_finds_one():
 
 
 def test_nothing_imports_upward():
-    """Layers: data < models < batches / evaluation / train < sampling, diagnostics < presets < runs < cli."""
+    """Layers: data < models < batches / evaluation / train < sampling, diagnostics < presets < runs <
+    lectures (what the notebooks call) and the callers (cli)."""
     below = {"makemore.data": {"makemore.models", "makemore.train", "makemore.runs", "makemore.cli", "makemore.presets"},
              "makemore.models": {"makemore.train", "makemore.batches", "makemore.evaluation", "makemore.runs",
                                  "makemore.presets", "makemore.cli", "makemore.diagnostics", "makemore.sampling"},
              "makemore.train": {"makemore.runs", "makemore.presets", "makemore.cli", "makemore.diagnostics"},
-             "makemore.presets": {"makemore.runs", "makemore.cli"},
-             "makemore.runs": {"makemore.cli"}}
+             "makemore.presets": {"makemore.runs", "makemore.cli", "makemore.lectures"},
+             "makemore.runs": {"makemore.cli", "makemore.lectures"},
+             "makemore.lectures": {"makemore.cli", "makemore.serve", "makemore.sweep"}}
     for low, high in below.items():
         for name in MODULES:
             if name == low or name.startswith(low + "."):

@@ -1,4 +1,5 @@
-"""Every figure, as a PNG through matplotlib's Agg backend (no display needed)."""
+"""Every figure, as a PNG drawn on a Figure of its own (matplotlib's object API, no pyplot): no
+display is needed, and the backend a notebook or a script has chosen is left as it is."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ import sys
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+from matplotlib import font_manager
+from matplotlib.figure import Figure
 
 from .files import atomic_write  # noqa: E402
 
@@ -34,24 +33,27 @@ def use_fonts_for(labels) -> None:
     default = font_manager.findfont("DejaVu Sans")
     missing = {c for c in chars if not _covers(default, c)}
     if not missing:
-        plt.rcParams["font.family"] = ["DejaVu Sans"]
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans"]
         return
     candidates = [f for f in font_manager.fontManager.ttflist if any(h.lower() in f.name.lower() for h in CJK_FONT_HINTS)]
     candidates += [f for f in font_manager.fontManager.ttflist if f not in candidates]
     for f in candidates:
         if _covers(f.fname, missing):
-            plt.rcParams["font.family"] = ["DejaVu Sans", f.name]
+            matplotlib.rcParams["font.family"] = ["DejaVu Sans", f.name]
             return
     print(f"warning: no installed font has {len(missing)} of the label characters (e.g. {sorted(missing)[0]!r}); "
           "they will show as boxes. On Debian/Ubuntu: apt-get install fonts-noto-cjk", file=sys.stderr)
 
 
+def _figure(size: tuple, dpi: int, rows: int = 1, cols: int = 1):
+    """(figure, axes) on a Figure of its own, which nothing keeps once it is saved."""
+    fig = Figure(figsize=size, dpi=dpi)
+    return fig, fig.subplots(rows, cols)
+
+
 def _save(fig, path) -> Path:
     path = Path(path)
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=fig.dpi, format="png"))
-    finally:
-        plt.close(fig)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=fig.dpi, format="png"))
     return path
 
 
@@ -60,7 +62,7 @@ def bigram_heatmap(counts, labels: list[str], path, title: str) -> Path:
     use_fonts_for(labels)
     V = len(labels)
     size = max(6.0, 0.6 * V)
-    fig, ax = plt.subplots(figsize=(size, size), dpi=80)
+    fig, ax = _figure((size, size), 80)
     ax.imshow(counts, cmap="Blues")
     for i in range(V):
         for j in range(V):
@@ -78,7 +80,7 @@ def bigram_heatmap(counts, labels: list[str], path, title: str) -> Path:
 def loss_curves(runs: list[tuple[str, list[dict]]], path, window: int = 1) -> Path:
     """log10 of the training loss (each point a mean over a log interval, further averaged over
     `window` points) with the periodic val evaluations, one colour per run."""
-    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
+    fig, ax = _figure((9, 5), 100)
     for k, (label, recs) in enumerate(runs):
         color = f"C{k}"
         tr = [(r["step"], r["loss"]) for r in recs if "loss" in r]
@@ -102,7 +104,7 @@ def loss_curves(runs: list[tuple[str, list[dict]]], path, window: int = 1) -> Pa
 
 
 def lr_find_plot(lrs, losses, smoothed, suggestion: float, path) -> Path:
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    fig, ax = _figure((8, 5), 100)
     x = [math.log10(v) for v in lrs]
     ax.plot(x, losses, alpha=0.3, label="loss")
     ax.plot(x, smoothed, label="smoothed")
@@ -118,7 +120,7 @@ def lr_find_plot(lrs, losses, smoothed, suggestion: float, path) -> Path:
 
 def embeddings_plot(points, labels: list[str], path, title: str) -> Path:
     use_fonts_for(labels)
-    fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
+    fig, ax = _figure((8, 8), 100)
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     ax.scatter(xs, ys, s=200)
     for x, y, label in zip(xs, ys, labels):
@@ -152,7 +154,7 @@ def _hist_panel(ax, items, key, title, label_key):
 
 def diagnose_plot(stats: dict, updates: dict | None, path) -> Path:
     """The lecture's four panels: activations, activation gradients, weight gradients, update ratios."""
-    fig, axes = plt.subplots(2, 2, figsize=(14, 9), dpi=80)
+    fig, axes = _figure((14, 9), 80, 2, 2)
     tanh = [dict(t, label=f"{t['layer']} ({t['saturated_pct']:.1f}% sat.)") for t in stats["tanh"]]
     _hist_panel(axes[0, 0], tanh, "hist", "activation distribution (tanh outputs)", "label")
     _hist_panel(axes[0, 1], stats["tanh"], "grad_hist", "gradient distribution (d loss / d tanh output)", "layer")

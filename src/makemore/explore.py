@@ -162,18 +162,6 @@ def score(run, items) -> list[dict]:
     return [surprise(run, w) for w in check_items(run, items)]
 
 
-def select_rows(state, rows: torch.Tensor):
-    """A model's incremental state with its batch rows picked by `rows` (B',): every tensor in the
-    state is indexed on its first (batch) dimension; lists, tuples and dicts are walked."""
-    if isinstance(state, torch.Tensor):
-        return state.index_select(0, rows)
-    if isinstance(state, (list, tuple)):
-        return type(state)(select_rows(s, rows) for s in state)
-    if isinstance(state, dict):
-        return {k: select_rows(v, rows) for k, v in state.items()}
-    return state
-
-
 @torch.inference_mode()
 def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = None) -> list[dict]:
     """The likeliest whole items that start with prefix, by beam search on the incremental path:
@@ -209,7 +197,7 @@ def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = No
         rows, chars = top.indices // (V - 1), top.indices % (V - 1) + 1             # (B',), (B',)
         scores = top.values
         texts = [texts[r] + vocab.show(c) for r, c in zip(rows.tolist(), chars.tolist())]
-        logits, state = model.step(chars.to(dev), select_rows(state, rows.to(dev)))  # (B', V)
+        logits, state = model.step(chars.to(dev), model.select_rows(state, rows.to(dev)))  # (B', V)
         logp = F.log_softmax(logits.float(), -1).double().cpu()
     return [{"item": prefix + w, "completion": w, "p": math.exp(s), "nll": prefix_nll - s} for s, w in done]
 

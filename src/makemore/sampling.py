@@ -1,8 +1,16 @@
 """Batched generation on the incremental path, scoring, and novelty.
 
 Every row of the batch advances one token per step through `model.step` (KV cache, hidden state
-or sliding window), so the cost per new token does not grow with the prefix. A done mask stops the
-loop as soon as every row has ended.
+or sliding window), so the cost per new token does not grow with the prefix. The rows step in
+blocks of BLOCK_ROWS, small enough for a block's activations to stay in the CPU's caches; rows
+that have ended leave their block (their state rows are dropped), so a step costs only the items
+still growing, and the loop stops as soon as every row has ended.
+
+The draws do not depend on the blocks or on which rows are still in them: each step takes one
+exponential variate E per character for each item still growing, in item order, and the item
+draws the character maximizing p / E (what torch.multinomial does for one sample: the character c
+with probability p_c). So the incremental path and the full re-run (`cached=False`) give the same
+items for the same seed, whatever the blocks.
 """
 
 from __future__ import annotations
@@ -62,41 +70,87 @@ class FullRerun:
         logits, _ = self.model(seq)                                                 # (B, t+1, V)
         return logits[:, -1], seq
 
+    def select_rows(self, state, rows):
+        return state.index_select(0, rows)                                          # (B', t)
 
-@torch.no_grad()
+
+def draw(probs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """One character per row, c with probability probs[:, c]: the argmax of probs / E for
+    exponential variates E (noise, like probs (B, V)): the first of V exponential clocks of rates
+    probs to ring. torch.multinomial(probs, 1) computes exactly this from
+    noise = torch.empty_like(probs).exponential_(generator=g)."""
+    return (probs / noise).argmax(-1)                                               # (B,)
+
+
+BLOCK_ROWS = 1024      # rows stepped together: a block's activations stay in the CPU's caches
+COMPACT_AT = 1 / 8     # a block drops its ended rows (and their state) once they are this share of it
+
+
+class _Block:
+    """Rows of the batch stepped together: which rows of `out` they are, their state, the tokens
+    they feed next, and which of them have not ended."""
+
+    def __init__(self, decoder, rows, device):
+        self.rows = rows                                                            # (B,) on the CPU
+        self.state = decoder.init_state(len(rows), device)
+        self.tokens = torch.full((len(rows),), BOUNDARY, dtype=torch.long, device=device)  # (B,)
+        self.live = torch.ones(len(rows), dtype=torch.bool)                         # (B,)
+
+    def compact(self, decoder, device):
+        keep = self.live.nonzero().squeeze(1)                                       # (B',)
+        self.rows, self.live = self.rows[keep], self.live[keep]
+        keep = keep.to(device)
+        self.tokens, self.state = self.tokens[keep], decoder.select_rows(self.state, keep)
+
+
 def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, generator: torch.Generator | None = None,
              device="cpu", cached: bool = True) -> torch.Tensor:
     """Sample n items, each continuing `prefix` (token ids). Returns (n, max_len) token ids: the
     item's characters (prefix included), then zeros. Items stop at max_len characters.
-    cached=False re-runs the full forward at every step instead (the reference, and the baseline)."""
+    cached=False re-runs the full forward at every step instead (the reference, and the baseline).
+    The rows are stepped in blocks of BLOCK_ROWS; the items do not depend on the blocks."""
     check_sampling_options(temperature, top_k, top_p)
-    model.eval()
-    decoder = model if cached else FullRerun(model)
-    out = torch.zeros(n, max_len, dtype=torch.long)
-    state = decoder.init_state(n, device)
-    tokens = torch.full((n,), BOUNDARY, dtype=torch.long, device=device)
-    for t, tok in enumerate(prefix):               # feed the boundary and the prefix
-        _, state = decoder.step(tokens, state)
-        tokens = torch.full((n,), tok, dtype=torch.long, device=device)
-        out[:, t] = tok
-    done = torch.zeros(n, dtype=torch.bool, device=device)
-    for t in range(len(prefix), max_len):
-        logits, state = decoder.step(tokens, state)                                 # (n, V)
-        if t == len(prefix) and not bool(torch.isfinite(logits).all()):
-            raise RunError("the model's outputs are not finite numbers (NaN or infinity): its weights are "
-                           "broken; train it again")
-        if temperature == 0:
-            nxt = logits.argmax(-1)                                                  # (n,)
-        else:
-            probs = F.softmax(filter_logits(logits.float(), temperature, top_k, top_p), dim=-1)
-            nxt = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(device)  # (n,)
-        nxt = nxt.masked_fill(done, BOUNDARY)
-        out[:, t] = nxt.cpu()
-        done |= nxt == BOUNDARY
-        if bool(done.all()):
-            break
-        tokens = nxt
+    out = torch.zeros(n, max_len, dtype=torch.long)          # made outside inference mode: callers may edit it
+    with torch.inference_mode():
+        model.eval()
+        decoder = model if cached else FullRerun(model)
+        blocks = [_Block(decoder, rows, device) for rows in torch.arange(n).split(BLOCK_ROWS)]
+        for block in blocks:
+            for t, tok in enumerate(prefix):       # feed the boundary and the prefix
+                _, block.state = decoder.step(block.tokens, block.state)
+                block.tokens = torch.full_like(block.tokens, tok)
+                out[block.rows, t] = tok
+        growing = torch.ones(n, dtype=torch.bool)             # (n,) the items that have not ended
+        for t in range(len(prefix), max_len):
+            if not blocks:
+                break
+            if temperature != 0:
+                # one exponential variate per character for each item still growing, in item order:
+                # no draw depends on the blocks, nor on when ended rows leave them
+                slot = growing.cumsum(0) - 1                                         # (n,) its row of noise
+                noise = torch.empty(int(slot[-1]) + 1, model.config.vocab_size, dtype=torch.float32)
+                noise.exponential_(generator=generator)                              # (items growing, V)
+            for block in list(blocks):
+                logits, block.state = decoder.step(block.tokens, block.state)       # (B, V)
+                if t == len(prefix) and not bool(torch.isfinite(logits).all()):
+                    raise RunError("the model's outputs are not finite numbers (NaN or infinity): its weights "
+                                   "are broken; train it again")
+                if temperature == 0:
+                    nxt = logits.argmax(-1).cpu()                                    # (B,)
+                else:
+                    probs = F.softmax(filter_logits(logits.float(), temperature, top_k, top_p), dim=-1)  # (B, V)
+                    nxt = draw(probs.cpu(), noise[slot[block.rows].clamp(min=0)])    # (B,); ended rows: masked
+                nxt = nxt.masked_fill(~block.live, BOUNDARY)
+                out[block.rows, t] = nxt
+                block.live &= nxt != BOUNDARY
+                growing[block.rows] = block.live
+                block.tokens = nxt.to(device)
+                ended = len(block.live) - int(block.live.sum())     # the host sync of a step: done yet?
+                if ended == len(block.live):
+                    blocks.remove(block)
+                elif ended >= COMPACT_AT * len(block.live):
+                    block.compact(decoder, device)
     return out
 
 

@@ -4,6 +4,10 @@ Sampling and scoring:
     forward(idx, targets=None) -> (logits, loss)   idx (B, T) -> logits (B, T, V); loss ignores targets == -1
     init_state(batch_size, device) -> state
     step(tokens, state) -> (logits, state)          tokens (B,) -> logits (B, V) for the next character
+    select_rows(state, rows) -> state               the state of the batch rows `rows` (B',) only, in that
+                                                    order (sampling drops the rows that have ended, beam
+                                                    search repeats rows); by default every tensor in the
+                                                    state is indexed on its first (batch) dimension
 
 Training and evaluation (what the loop, the evaluation and the diagnostics call, for every model):
     examples(split) -> (x, y, lengths)   what batches are drawn from: window models give one next-character
@@ -68,9 +72,25 @@ def sequence_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.T
     return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1).long(), ignore_index=-1)
 
 
+def select_rows(state, rows: torch.Tensor):
+    """A model's incremental state with its batch rows picked by `rows` (B',): every tensor in the
+    state is indexed on its first (batch) dimension; lists, tuples and dicts are walked, and other
+    values (a position) are kept."""
+    if isinstance(state, torch.Tensor):
+        return state.index_select(0, rows)
+    if isinstance(state, (list, tuple)):
+        return type(state)(select_rows(s, rows) for s in state)
+    if isinstance(state, dict):
+        return {k: select_rows(v, rows) for k, v in state.items()}
+    return state
+
+
 class LanguageModel(nn.Module):
     """The contract above; subclasses are window models or sequence models."""
     packable = False
+
+    def select_rows(self, state, rows: torch.Tensor):
+        return select_rows(state, rows)
 
     def examples(self, split):
         raise NotImplementedError

@@ -63,6 +63,9 @@ class Ensemble(SequenceModel):
         outs = [m.step(tokens, s) for m, s in zip(self.members, state)]
         return self._mix([lg for lg, _ in outs]), [s for _, s in outs]            # (B, V)
 
+    def select_rows(self, state, rows):
+        return [m.select_rows(s, rows) for m, s in zip(self.members, state)]
+
 
 def fit_weights(member_nll: torch.Tensor, iters: int = 200) -> torch.Tensor:
     """EM for the mixture weights, given each member's per-target NLL on held-out text

@@ -72,7 +72,10 @@ class CausalSelfAttention(nn.Module):
         K, V = cache
         K[:, :, t:t + 1] = k
         V[:, :, t:t + 1] = v
-        y = F.scaled_dot_product_attention(q, K[:, :, :t + 1], V[:, :, :t + 1])      # (B, nh, 1, hs)
+        # one query against t+1 keys: the softmax-weighted sum written out, faster on a CPU than
+        # scaled_dot_product_attention's kernel for a single query, and equal to it up to rounding
+        att = (q * K[:, :, :t + 1]).sum(-1, keepdim=True) / math.sqrt(q.size(-1))   # (B, nh, t+1, 1)
+        y = (att.softmax(2) * V[:, :, :t + 1]).sum(2, keepdim=True)                 # (B, nh, 1, hs)
         return self._merge(y)
 
 
@@ -178,7 +181,8 @@ class Transformer(SequenceModel):
         c = self.config
         shape = (batch_size, c.n_head, c.seq_len, c.n_embd // c.n_head)             # (B, nh, seq_len, hs)
         dtype = self.wte.weight.dtype
-        return {"t": 0, "kv": [(torch.zeros(shape, device=device, dtype=dtype), torch.zeros(shape, device=device, dtype=dtype))
+        # uninitialized: step writes position t before anything reads it
+        return {"t": 0, "kv": [(torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
                                for _ in self.blocks]}
 
     def step(self, tokens, state):
@@ -191,3 +195,17 @@ class Transformer(SequenceModel):
             x = block.step(x, cache, t, rot)
         logits = self.lm_head(self.ln_f(x))[:, 0]                                    # (B, V)
         return logits, {"t": t + 1, "kv": state["kv"]}
+
+    def select_rows(self, state, rows):
+        """The cache of the rows `rows` (B',): only its filled positions are copied (the rest is
+        written before it is read)."""
+        t = state["t"]
+        kv = []
+        for cache in state["kv"]:
+            new = []
+            for K in cache:                                                          # (B, nh, seq_len, hs)
+                K2 = K.new_empty(len(rows), *K.shape[1:])                            # (B', nh, seq_len, hs)
+                K2[:, :, :t] = K[:, :, :t].index_select(0, rows)
+                new.append(K2)
+            kv.append(tuple(new))
+        return {"t": t, "kv": kv}

@@ -1,7 +1,7 @@
 """The activations lecture's loss log ("building makemore" part 3) reproduced: each stage of the
 lecture's MLP trained as the lecture trains it (its seed 2147483647, one generator for the
 initialization and the batches, 200,000 SGD steps at lr 0.1 then 0.01), against the lecture's own
-train and val figures. Writes the `part3` table of docs/results.md and benchmarks/results/part3.json.
+train and val figures. Writes the `lectures` table of docs/results.md and benchmarks/results/lectures.json.
 
     python benchmarks/lectures.py                    # the five stages (about two minutes each, one thread)
     python benchmarks/lectures.py --keep runs/part3  # keep the run directories (the notebook reads them)
@@ -39,4 +39,4 @@ if __name__ == "__main__":
     ap = parser(__doc__)
     ap.add_argument("--keep", help="keep the five run directories here")
     args = ap.parse_args()
-    publish("part3", table, None if args.table else (lambda: measure(args.keep)))
+    publish("lectures", table, None if args.table else (lambda: measure(args.keep)))

@@ -5,8 +5,10 @@ import random
 import pytest
 import torch
 
-from makemore.data import (BOUNDARY, DataError, Split, Vocab, build_dataset, context_windows, dedupe_words,
-                           encode_words, read_words, split_words)
+from hypothesis import given, settings, strategies as st
+
+from makemore.data import (BOUNDARY, DataError, Split, Vocab, build_dataset, context_windows, dedupe_items, dedupe_words,
+                           encode_words, read_input, read_words, split_words)
 
 from makemore.errors import UsageError
 
@@ -25,7 +27,7 @@ def test_split_matches_lectures(names, names_data):
     d = names_data
     assert (d.train.n_targets, d.val.n_targets, d.test.n_targets) == (182625, 22655, 22866)
     assert d.vocab.size == 27 and d.max_len == 15
-    assert d.train.X.dtype == torch.int16
+    assert d.train.X.dtype == torch.int8          # the smallest type that holds 27 ids and -1
 
 
 def test_encode_matches_per_item_reference():
@@ -120,3 +122,73 @@ def test_unknown_character_in_vocab():
         encode_words(["abz"], v, 3)
     with pytest.raises(DataError, match="'z'"):
         v.encode("z")
+
+
+# --- the array-based reading, against the plain-Python reading it replaces ------------------------
+
+def reference_items(text: str) -> list[str]:
+    """One item per line as str methods read them: any line ending, each line stripped, blanks dropped."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [w for w in (line.strip() for line in lines) if w]
+
+
+LINE_PARTS = st.sampled_from(["a", "b", "z", "é", "李", "😀", " ", "\t", "\u3000", "\xa0", "\u2028", ".",
+                              "\n", "\r\n", "\r", "  \n", "\u2003x"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(LINE_PARTS, min_size=1, max_size=40), st.booleans())
+def test_reading_equals_the_str_reference(tmp_path_factory, parts, bom):
+    text = "".join(parts)
+    p = tmp_path_factory.mktemp("r") / "in.txt"
+    p.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
+    ref = reference_items(text)
+    if not ref:
+        with pytest.raises(DataError, match="no items"):
+            read_input(p)
+        return
+    items = read_input(p).items
+    assert items.words() == ref
+    assert items.chars() == sorted(set("".join(ref)))
+    assert dedupe_items(items)[0].words() == dedupe_words(ref)[0]
+    assert dedupe_items(items)[1] == dedupe_words(ref)[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(LINE_PARTS, min_size=1, max_size=30), st.sampled_from(["\x00", "\x07", "\x1b", "\x7f", "\x0b"]),
+       st.integers(0, 30))
+def test_a_control_character_is_found_where_the_text_has_it(tmp_path_factory, parts, bad, at):
+    parts.insert(min(at, len(parts)), bad)
+    text = "".join(parts)
+    p = tmp_path_factory.mktemp("c") / "in.txt"
+    p.write_bytes(text.encode("utf-8"))
+    norm = text.replace("\r\n", "\n").replace("\r", "\n")
+    i = norm.index(bad)
+    line, col = norm.count("\n", 0, i) + 1, i - (norm.rfind("\n", 0, i) + 1) + 1
+    with pytest.raises(DataError, match=rf"in.txt:{line}: .* at column {col};"):
+        read_input(p)
+
+
+def test_long_runs_of_spaces_are_stripped(tmp_path):
+    p = tmp_path / "in.txt"
+    p.write_text(" " * 500 + "anna" + "\t" * 300 + "\n" + " " * 40 + "\n" + "bo b" + " " * 9 + "\n")
+    assert read_words(p) == ["anna", "bo b"]
+
+
+def test_large_input_is_the_same_as_small(tmp_path):
+    """Items of a file larger than one encoding chunk (ROWS items): encoded by chunks, split as the lectures'."""
+    import makemore.data as data_module
+    words = [f"w{i % 977}x{'y' * (i % 7)}" for i in range(5000)]
+    d_ref = build_dataset(words)
+    p = tmp_path / "in.txt"
+    p.write_text("\n".join(words))
+    old = data_module.ROWS
+    data_module.ROWS = 333
+    try:
+        d = build_dataset(read_input(p).items)
+    finally:
+        data_module.ROWS = old
+    for s in ("train", "val", "test"):
+        a, b = d.split(s), d_ref.split(s)
+        assert torch.equal(a.X, b.X) and torch.equal(a.Y, b.Y) and a.words == b.words
+    assert d.train.words == split_words(words)[0]

@@ -241,6 +241,8 @@ def cmd_train(a) -> int:
         runs.tensorboard_writer()                  # installed? say so before anything is printed
     if report:
         print(run.describe(), file=sys.stderr)
+        if run.data_note:
+            print(run.data_note, file=sys.stderr)
     result = run.train(progress=not a.no_progress, tensorboard=a.tensorboard, track_updates=a.track_updates)
     if result["interrupted"]:
         if report:

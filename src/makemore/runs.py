@@ -31,7 +31,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import json
-import math
 import os
 import shutil
 import sys
@@ -43,14 +42,14 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_model as load_safetensors, save_model
 
-from . import distributed, presets
+from . import cache, distributed, presets
 from .batches import Batches
-from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, dedupe_words, encode_words, read_input, read_words,
-                   resolve_input, split_words)
+from .cache import Prepared
+from .data import MAX_BYTES, Dataset, Split, Vocab, build_dataset, encode_words, read_words, resolve_input
 from .errors import DataError, RunError, UsageError
 from .evaluation import evaluate, token_nll
 from .files import UMASK, atomic_write, create_file, read_bounded
-from .models import MODELS, build_model
+from .models import MODELS, build_model, shape_model
 from .models.ensemble import Ensemble, fit_weights, mixture_nll
 from .sampling import novelty, sample_items, score_items
 from .train import TrainConfig, resolve_device, train
@@ -352,8 +351,7 @@ def config_model(rundir: RunDir, config: dict):
     """The untrained model a run's config describes. A value out of range there, or a model too large
     for the memory this machine has, is a RunError naming config.json (nothing is allocated first)."""
     try:
-        with torch.device("meta"):
-            meta = build_model(config["type"], **config["model"])
+        meta = shape_model(config["type"], **config["model"])
     except UsageError as e:
         raise RunError(f"{rundir.config_file}: model: {e}") from None
     need = 2 * sum(t.numel() * t.element_size() for t in (*meta.parameters(), *meta.buffers()))   # the model + what is loaded
@@ -390,18 +388,22 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
     return model.to(device).eval()
 
 
-def run_words(config: dict, input: str | None = None) -> list[str]:
-    """The items a run was trained on, read again as it read them: the same bytes (checked by their
-    SHA-256) or an error. With `input`, that file's items instead, knowingly."""
+def run_data(config: dict, input: str | None = None, beside=None) -> Prepared:
+    """The split a run was trained on, made again as it was made (or loaded from the cache beside
+    the run directory `beside`): from the same bytes (checked by their SHA-256) or an error. With
+    `input`, that file's items instead, knowingly, encoded the run's way."""
     d = config["data"]
     path = input or d["input"]
     if input is None and not resolve_input(path).exists():
         raise DataError(f"the run's data file {path} is gone; pass -i FILE")
-    read = read_input(path, encoding=d["encoding"], max_len=d["max_len_limit"], max_bytes=d.get("max_bytes", MAX_BYTES))
-    if input is None and read.sha256 != d["sha256"]:
+    prepared = cache.prepare(path, encoding=d["encoding"], max_len=d["max_len_limit"],
+                             max_bytes=d.get("max_bytes", MAX_BYTES), dedupe=bool(d.get("dedupe")),
+                             split_seed=d["split_seed"], vocab=d["vocab"], data_max_len=d["max_len"],
+                             cache=cache.cache_dir(beside))
+    if input is None and prepared.sha256 != d["sha256"]:
         raise DataError(f"{path}: changed since the run was trained (its SHA-256 differs), so the run's split "
                         "cannot be rebuilt from it; pass -i FILE to use a file knowingly")
-    return dedupe_words(read.words)[0] if d.get("dedupe") else read.words
+    return prepared
 
 
 class Run:
@@ -416,6 +418,7 @@ class Run:
         self.device = torch.device(device)
         self._data, self._input = data, input
         self._resume, self._pending, self._force = resume, pending, force
+        self.data_note = None                  # what the cache did for the split, when training starts
 
     @property
     def type(self) -> str:
@@ -433,9 +436,7 @@ class Run:
     def data(self) -> Dataset:
         """The run's split, rebuilt from its data file (read once, on first use)."""
         if self._data is None:
-            d = self.config["data"]
-            self._data = build_dataset(run_words(self.config, self._input), d["split_seed"], vocab=self.vocab,
-                                       max_len=d["max_len"])
+            self._data = run_data(self.config, self._input, self.path).data
         return self._data
 
     @property
@@ -445,7 +446,7 @@ class Run:
     def describe(self) -> str:
         """One line: type, size, vocabulary, items per split, device."""
         n_params = sum(p.numel() for p in self.model.parameters())
-        items = self.config["data"].get("items") or {s: len(self.data.split(s).words) for s in SPLITS}
+        items = self.config["data"].get("items") or {s: len(self.data.split(s)) for s in SPLITS}
         return (f"{self.type}: {n_params:,} parameters | vocab {self.vocab.size} | items train/val/test "
                 f"{items['train']:,}/{items['val']:,}/{items['test']:,} | device {self.device}")
 
@@ -527,8 +528,7 @@ class Run:
 
     def heldout_words(self) -> tuple[list[str], list[str]]:
         """(train items, val + test items) of the run's split, to mark samples new or seen."""
-        tr, va, te = split_words(run_words(self.config, self._input), self.config["data"]["split_seed"])
-        return tr, va + te
+        return self.data.train.words, self.data.val.words + self.data.test.words
 
     def sample(self, n: int = 20, marks: bool = True, **options) -> list[dict]:
         """n items from the model, each {"item", "novelty"}: new, train or val/test ('?' if the
@@ -603,12 +603,9 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
     if distributed.is_writer():
         _check_new(path, force)
     resolved = presets.resolve(type, preset, recipe, **options)
-    read = read_input(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
-    words, dropped = dedupe_words(read.words) if dedupe else (read.words, 0)
-    if len(words) < 10:
-        why = f" (--dedupe dropped {dropped:,} repeated items, {len(words)} left)" if dedupe else ""
-        raise DataError(f"{input or 'input'}: only {len(words)} items{why}; need at least 10 to split 80/10/10")
-    data = build_dataset(words, split_seed)
+    prepared = cache.prepare(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes, dedupe=dedupe,
+                             split_seed=split_seed, cache=cache.cache_dir(path), min_items=10)
+    data = prepared.data
     check_memory(resolved.type, resolved.model, resolved.train, data)
     torch.manual_seed(resolved.train.seed)                     # the seed sets the initial weights too
     model = build_model(resolved.type, data.vocab.size, data.max_len + 1, **resolved.model)
@@ -616,14 +613,23 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
     config = {
         "type": resolved.type, "preset": resolved.preset, "recipe": resolved.recipe,
         "model": asdict(model.config),
-        "data": {"input": read.path, "sha256": read.sha256, "encoding": encoding, "max_len_limit": max_len,
+        "data": {"input": prepared.path, "sha256": prepared.sha256, "encoding": encoding, "max_len_limit": max_len,
                  "max_bytes": max_bytes, "dedupe": dedupe,
-                 "dedupe_dropped": dropped, "split_seed": split_seed, "vocab": data.vocab.chars, "max_len": data.max_len,
-                 "items": {s: len(data.split(s).words) for s in SPLITS},
+                 "dedupe_dropped": prepared.dropped, "split_seed": split_seed, "vocab": data.vocab.chars,
+                 "max_len": data.max_len, "items": {s: len(data.split(s)) for s in SPLITS},
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},
         "train": asdict(resolved.train),
     }
-    return Run(path, config, model, device, data=data, pending=True, force=force)
+    run = Run(path, config, model, device, data=data, pending=True, force=force)
+    run.data_note = cache_note(prepared, path)
+    return run
+
+
+def cache_note(prepared: Prepared, path) -> str | None:
+    """What the cache did for a run's split, in a line (None when it was not used)."""
+    where = cache.cache_dir(path)
+    return {"loaded": f"data: the encoded split loaded from the cache in {where}",
+            "cached": f"data: the encoded split cached in {where} (the next run on this file loads it)"}.get(prepared.source)
 
 
 def resume_run(path, input=None, device="auto", type: str | None = None, preset: str | None = None,
@@ -645,14 +651,14 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
     tcfg = _resumed_settings(rundir, config["train"], train_options)
     config_model(rundir, config)                   # the model's values in range, and it fits in memory
     state = rundir.load_state()
-    words = run_words(config, input)
-    if Vocab.from_words(words).chars != config["data"]["vocab"]:
+    prepared = run_data(config, input, path)
+    if prepared.chars != config["data"]["vocab"]:
         raise DataError(f"{input or config['data']['input']}: its vocabulary differs from the run's; cannot resume on other data")
-    data = build_dataset(words, config["data"]["split_seed"], vocab=Vocab(config["data"]["vocab"]),
-                         max_len=config["data"]["max_len"])
+    data = prepared.data
     check_memory(config["type"], config["model"], tcfg, data)
     device = distributed.launch(resolve_device(device))
     run = Run(path, {**config, "train": asdict(tcfg)}, device=device, data=data, input=input, pending=True)
+    run.data_note = cache_note(prepared, path)
     model = config_model(rundir, config)
     if "weights" in state:
         try:
@@ -714,9 +720,8 @@ def check_memory(type: str, model_options: dict, cfg: TrainConfig, data: Dataset
     if free is not None and examples + pool > free:
         raise UsageError(f"--block-size {model_options.get('block_size')} with --bucket {cfg.bucket} needs about "
                          f"{(examples + pool) / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB available")
-    with torch.device("meta"):
-        model = build_model(type, data.vocab.size, data.max_len + 1, **{k: v for k, v in model_options.items()
-                                                                          if k not in ("vocab_size", "seq_len")})
+    model = shape_model(type, data.vocab.size, data.max_len + 1, **{k: v for k, v in model_options.items()
+                                                                     if k not in ("vocab_size", "seq_len")})
     params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
     x, _, lengths = model.examples(data.train)
     rows = cfg.batch_size or len(x)

@@ -164,12 +164,10 @@ def _value_type(value):
 def check_options(type: str, options: dict, where: str = "") -> None:
     """Raise a one-line UsageError unless `options` are valid settings of a `type` run: the
     training options in range, the model built (on the meta device, no memory) without complaint."""
-    import torch
-    from .models import build_model
+    from .models import shape_model
     try:
         resolved = presets.resolve(type, **options)
-        with torch.device("meta"):
-            build_model(resolved.type, 32, 32, **resolved.model)
+        shape_model(resolved.type, 32, 32, **resolved.model)
     except UsageError as e:
         raise UsageError(f"{where}: {e}" if where else str(e)) from None
     except (TypeError, ValueError) as e:

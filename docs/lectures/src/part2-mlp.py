@@ -41,7 +41,7 @@ vocab = data.vocab
 # %%
 for context, nxt in L.contexts("emma", vocab, block_size=3):
     print(context, "--->", nxt)
-X, Y = data.train.examples(3)                          # stored compactly (int16): .long() to index with
+X, Y = data.train.examples(3)                          # stored compactly (int8): .long() to index with
 X, Y = X.long(), Y.long()
 print(X.shape, Y.shape)
 assert X.shape == (182625, 3)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import torch
+
 from ..errors import UsageError
 
 from .counts import Bigram, NGram
@@ -56,3 +58,17 @@ def build_model(name: str, vocab_size: int, seq_len: int, **options):
         raise UsageError(f"seq_len must be at least 2 (the longest item + 1), got {seq_len!r}")
     config = cls.Config(vocab_size=vocab_size, seq_len=seq_len, **options)
     return cls(config)
+
+
+def shape_model(name: str, vocab_size: int, seq_len: int, **options):
+    """The model on the meta device: its parameters' shapes and sizes, no memory. The weights are
+    left uninitialized: on meta, some init ops load torch's compiler stack (about a second)."""
+    inits = {k: v for k, v in vars(torch.nn.init).items() if k.endswith("_") and not k.startswith("_") and callable(v)}
+    try:
+        for k in inits:
+            setattr(torch.nn.init, k, lambda tensor, *a, **kw: tensor)
+        with torch.device("meta"):
+            return build_model(name, vocab_size, seq_len, **options)
+    finally:
+        for k, v in inits.items():
+            setattr(torch.nn.init, k, v)

@@ -1,9 +1,6 @@
 """The AWD-LSTM regularizers of the recurrent nets (DropConnect on h -> h, variational dropout, AR
 and TAR) and the uniform average of the weights at the end of training (--swa-start)."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,6 +14,16 @@ from makemore.runs import RunDir
 from makemore.train import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def cli(capsys, *argv):
+    """makemore ARGV in this process: (exit status, stderr)."""
+    from makemore.cli import main
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:                      # argparse's own errors
+        code = e.code
+    return code, capsys.readouterr().err
 
 V, L = 7, 9
 AWD = dict(weight_drop=0.3, locked_in=0.2, locked_hidden=0.25, locked_out=0.15, ar=2.0, tar=1.0, dropout=0.1)
@@ -139,7 +146,7 @@ def test_incremental_path_equals_forward_with_every_option_on(name):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
 
 
-def test_bad_values_are_one_line_errors(small_file, tmp_path):
+def test_bad_values_are_one_line_errors(small_file, tmp_path, capsys):
     for opts, msg in [(dict(weight_drop=1.0), "--weight-drop must be in"), (dict(locked_out=-0.1), "--locked-out must be in"),
                       (dict(ar=-1.0), "--ar must be >= 0"), (dict(tar=float("nan")), "--tar must be >= 0")]:
         with pytest.raises(UsageError, match=msg):
@@ -148,9 +155,8 @@ def test_bad_values_are_one_line_errors(small_file, tmp_path):
                       (["--swa-start", "1"], "--swa-start must be in [0, 1)"),
                       (["--swa-start", "0.5", "--ema", "0.9"], "--swa-start and --ema are two averages"),
                       (["--type", "mlp", "--ar", "1"], "option --ar does not apply to --type mlp")]:
-        r = subprocess.run([sys.executable, "-m", "makemore", "train", "-i", str(small_file), "-o", str(tmp_path / "r"),
-                            "--max-steps", "1", *args], capture_output=True, text=True)
-        assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        code, err = cli(capsys, "train", "-i", small_file, "-o", tmp_path / "r", "--max-steps", 1, *args)
+        assert code == 2 and msg in err and len(err.strip().splitlines()) == 1, err
 
 
 def seeded(data, name="lstm", **opts):

@@ -7,11 +7,14 @@ exactly the batches an uninterrupted one would.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 import torch
 
 from .data import Split
-from .errors import UsageError
+from .errors import RunError, UsageError
 
 
 class Batches:
@@ -30,16 +33,26 @@ class Batches:
     it belongs to, so attention stays within an item. The loss is the plain batch's loss; a batch
     of 32 names computes on about 250 positions instead of 340.
 
+    soft (distillation, sequence models): a SoftTargets over the same rows; each batch then also
+    carries extra["soft"] (B, T, V), the target distributions of its positions, indexed with the
+    same rows (and packed the same way).
+
     sample() returns (x, y, extra): extra holds the packed batch's `pos` and `seg` for the model's
-    loss, and is empty otherwise. What a row is comes from the model (`model.examples`, the training
+    loss, and the soft targets, and is empty otherwise. What a row is comes from the model (`model.examples`, the training
     contract): one next-character example (lengths None) or a whole item.
     """
 
     def __init__(self, split: Split, model, device, generator: torch.Generator, bucket: int = 0,
-                 pack: bool = False):
+                 pack: bool = False, soft: SoftTargets | None = None):
         self.check(model, bucket, pack)
         x, y, self.lengths = model.examples(split)          # lengths: (N,) targets per row, on the host
         self.x, self.y = x.to(device), y.to(device)
+        self.soft = None
+        if soft is not None:
+            if self.lengths is None:
+                raise UsageError(f"--soft-targets: distillation trains sequence models (rnn, gru, lstm, bow, "
+                                 f"transformer), not {type(model).__name__}")
+            self.soft = soft.to(device)
         self.generator = generator
         self.tokens_per_row = split.n_targets / len(x)       # 1 for single next-character examples
         self.bucket = bucket if self.lengths is not None and bucket > 1 else 0
@@ -48,6 +61,9 @@ class Batches:
         if pack:                                 # the split flat, then one pad slot (x 0, y -1)
             self.flat_x = torch.cat([self.x.flatten(), self.x.new_zeros(1)])
             self.flat_y = torch.cat([self.y.flatten(), self.y.new_full((1,), -1)])
+            if self.soft is not None:
+                V = self.soft.probs.size(-1)
+                self.flat_soft = torch.cat([self.soft.probs.view(-1, V), self.soft.probs.new_zeros(1, V)])
         self.pool: list[torch.Tensor] = []       # the current pool's batches not yet served
         self.pool_start = None                   # generator state the current pool was drawn from
         self.skip = 0                            # on resume: batches of the first pool already served
@@ -74,7 +90,8 @@ class Batches:
 
     def sample(self, batch_size: int):
         if batch_size == 0:                                                  # full batch
-            return self.x.long(), self.y.long(), {}
+            extra = {} if self.soft is None else {"soft": self.soft.mix(self.soft.probs, self.y.long())}
+            return self.x.long(), self.y.long(), extra
         ix = self._indices(batch_size)                                       # (B,)
         if self.lengths is None:
             ix = ix.to(self.x.device)
@@ -84,7 +101,10 @@ class Batches:
         if self.pack:
             return self._packed(ix, n, min(self.row_len, 2 * T))
         ix = ix.to(self.x.device)
-        return self.x[ix, :T].long(), self.y[ix, :T].long(), {}            # (B, T)
+        x, y = self.x[ix, :T].long(), self.y[ix, :T].long()                 # (B, T)
+        if self.soft is None:
+            return x, y, {}
+        return x, y, {"soft": self.soft.mix(self.soft.probs[ix, :T], y)}  # (B, T, V)
 
     def _packed(self, ix: torch.Tensor, n: torch.Tensor, L: int):
         """The items ix, n[i] tokens each, packed into (R, L) rows. Padding: x 0, y -1, seg -1.
@@ -101,7 +121,10 @@ class Batches:
         src = torch.from_numpy(src).to(self.x.device)
         x, y = self.flat_x[src].long().view(R, L), self.flat_y[src].long().view(R, L)   # (R, L)
         extra = {"pos": torch.from_numpy(pos).view(R, L), "seg": torch.from_numpy(seg).view(R, L)}
-        return x, y, {k: v.to(self.x.device) for k, v in extra.items()}
+        extra = {k: v.to(self.x.device) for k, v in extra.items()}
+        if self.soft is not None:
+            extra["soft"] = self.soft.mix(self.flat_soft[src].view(R, L, -1), y)          # (R, L, V)
+        return x, y, extra
 
     def weigh(self, loss: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
         """The loss to train on. Bucketed batches: the batch's mean loss turned into its summed loss
@@ -122,6 +145,71 @@ class Batches:
     def load_state_dict(self, state: dict):
         self.generator.set_state(state["generator"])
         self.pool, self.skip = [], int(state.get("pool_served", 0))
+
+
+def split_digest(split: Split) -> str:
+    """SHA-256 of a split's encoded rows: soft targets belong to the rows they were computed on."""
+    h = hashlib.sha256()
+    for t in (split.X, split.Y):
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+class SoftTargets:
+    """A teacher's next-character distributions over every position of a split's rows, (N, T, V),
+    kept as alpha * p^(1/temperature) (renormalized), to be mixed with the true characters:
+    target = (1 - alpha) * one_hot(y) + alpha * p. The cross-entropy against it is
+    (1 - alpha) * CE(true) + alpha * CE(teacher).
+
+    On disk (`save`, `load`): a safetensors file with `probs` (N, T, V) in float16, the teacher's
+    p at temperature 1, and in its metadata the digest of the rows and what the teacher was."""
+
+    def __init__(self, probs: torch.Tensor, alpha: float):
+        self.probs, self.alpha = probs, alpha              # (N, T, V) float32, alpha * p
+
+    def to(self, device):
+        return SoftTargets(self.probs.to(device), self.alpha)
+
+    def mix(self, probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """(B, T, V) alpha * p of the batch's positions -> the mixed targets, the true character's
+        share added where y is a target (positions without one keep p; the loss skips them)."""
+        return probs.scatter_add(-1, y.clamp(min=0)[..., None],
+                                 torch.full(y.shape + (1,), 1 - self.alpha, device=probs.device) * (y != -1)[..., None])
+
+    @staticmethod
+    def save(path, probs: torch.Tensor, split: Split, about: dict) -> None:
+        """Write the teacher's (N, T, V) distributions over `split` (float16), with `about` (the
+        teacher: JSON-able) in the metadata."""
+        from safetensors.torch import save_file
+        if probs.shape[:2] != split.X.shape:
+            raise ValueError(f"soft targets of shape {tuple(probs.shape)} for rows {tuple(split.X.shape)}")
+        save_file({"probs": probs.to(torch.float16).contiguous()}, str(path),
+                  metadata={"rows": split_digest(split), "about": json.dumps(about)})
+
+    @staticmethod
+    def read(path) -> tuple[torch.Tensor, dict]:
+        """(probs (N, T, V) float16, metadata) of a soft-targets file; a one-line RunError if it is not one."""
+        from safetensors import safe_open
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                return f.get_tensor("probs"), f.metadata() or {}
+        except Exception as e:
+            raise RunError(f"--soft-targets {path}: not a soft-targets file of makemore distill "
+                           f"({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})") from None
+
+    @classmethod
+    def load(cls, path, split: Split, alpha: float, temperature: float = 1.0) -> SoftTargets:
+        """The soft targets of `split` from `path`, checked to be of the same rows."""
+        probs, meta = cls.read(path)
+        if meta.get("rows") != split_digest(split) or probs.shape[:2] != split.X.shape or probs.dim() != 3:
+            raise RunError(f"--soft-targets {path}: computed on other training rows than this run's "
+                           "(another data file or split); compute them again with makemore distill")
+        p = probs.float()                                                    # (N, T, V)
+        if temperature != 1:
+            p = p.pow(1 / temperature)
+            p = p / p.sum(-1, keepdim=True).clamp(min=1e-30)
+        return cls(alpha * p, alpha)
 
 
 def pack_rows(lengths: list[int], L: int) -> tuple[list[int], list[int], int]:

@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import serve, sweep
     serve.add_parser(sub)
     sweep.add_parser(sub)
+    __import__("makemore.distill").distill.add_parser(sub, COMMANDS)   # `makemore distill`: its parser and command
     for name, (_, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False).add_argument("args", nargs=argparse.REMAINDER,
                                                                      help=f"see makemore {name} --help")

@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import distributed
-from .batches import Batches
+from .batches import Batches, SoftTargets
 from .data import Dataset
 from .errors import RunError, UsageError
 from .evaluation import EVAL_BYTES, calibrate_batchnorm, evaluate, uniform_loss
@@ -53,6 +53,14 @@ class TrainConfig:
                              "exact ones over the training split (the lecture's calibration)")
     ema: float = option(0.0, "evaluate, save and sample an exponential moving average of the weights, with this "
                         "decay per step (e.g. 0.999: about the last 1,000 steps; 0 = off)")
+    swa_start: float = option(0.0, "evaluate, save and sample a uniform average of the weights after every step "
+                              "from this fraction of --max-steps on (stochastic weight averaging; 0 = off)")
+    soft_targets: str = option("", "distillation: a file of a teacher's next-character distributions over the "
+                               "training split, written by `makemore distill` (empty = none)")
+    distill_alpha: float = option(0.5, "with --soft-targets: the teacher's share of each target, the true "
+                                  "character's being 1 - this")
+    distill_temperature: float = option(1.0, "with --soft-targets: the teacher's distributions p become "
+                                        "p^(1/T), renormalized (T > 1 flattens them)")
     eval_interval: int = option(500, "evaluate val and checkpoint every this many steps")
     log_interval: int = option(100, "log the training loss every this many steps")
     seed: int = option(1337, "random seed for initialization, batches and dropout")
@@ -90,6 +98,14 @@ class TrainConfig:
             raise UsageError(f"--decay-factor must be > 0, got {self.decay_factor}")
         if not 0 <= self.ema < 1:
             raise UsageError(f"--ema must be in [0, 1) (a decay per step, e.g. 0.999; 0 = off), got {self.ema}")
+        if not 0 <= self.swa_start < 1:
+            raise UsageError(f"--swa-start must be in [0, 1) (a fraction of --max-steps; 0 = off), got {self.swa_start}")
+        if self.swa_start > 0 and self.ema > 0:
+            raise UsageError("--swa-start and --ema are two averages of the weights; choose one")
+        if not 0 <= self.distill_alpha <= 1:
+            raise UsageError(f"--distill-alpha must be in [0, 1], got {self.distill_alpha}")
+        if not self.distill_temperature > 0:
+            raise UsageError(f"--distill-temperature must be > 0, got {self.distill_temperature}")
         if self.optimizer not in ("adamw", "sgd"):
             raise UsageError(f"--optimizer must be adamw or sgd, got {self.optimizer!r}")
         if self.dtype not in ("float32", "bfloat16"):
@@ -174,8 +190,10 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     on_eval(step, val): an optional hook called after each evaluation and its checkpoint; it may
     raise to end training there (a sweep's pruning), the checkpoint kept.
 
-    With cfg.ema, the weights evaluated, saved and left in `model` at the end are the moving
-    average (the trained weights go to the checkpoint's state, to resume from).
+    With cfg.ema (or cfg.swa_start), the weights evaluated, saved and left in `model` at the end are
+    the moving (or uniform) average (the trained weights go to the checkpoint's state, to resume from).
+    With cfg.soft_targets, the batches carry the teacher's distributions mixed with the true
+    characters, and sequence models train on the cross-entropy against them (distillation).
     """
     cfg.validate()
     world, rank = distributed.world_size(), distributed.rank()
@@ -191,7 +209,10 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     if cfg.shared_rng and resume is None:                         # on from where the model's init left the stream
         generator.set_state(torch.get_rng_state())
     torch.manual_seed(cfg.seed + rank)
-    batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack)
+    soft = None
+    if cfg.soft_targets and cfg.distill_alpha > 0:   # alpha 0: the plain run, bit for bit
+        soft = SoftTargets.load(cfg.soft_targets, data.train, cfg.distill_alpha, cfg.distill_temperature)
+    batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack, soft=soft)
     if resume is None:
         model.fit(batches.x, batches.y)                 # closed-form part: the count models count here
     optimizer = make_optimizer(model, cfg, device)
@@ -212,7 +233,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                 print(f"resuming a run of {len(streams)} process(es) on {world}: the batches drawn from step "
                       f"{step:,} on are new ones (the same in expectation, not bit for bit)", file=sys.stderr)
     average = None
-    if cfg.ema > 0:                            # starts as the model stands (resuming: the saved average)
+    if cfg.ema > 0 or cfg.swa_start > 0:       # starts as the model stands (resuming: the saved average)
         average = copy.deepcopy(model).requires_grad_(False)
     if resume is not None and "trained" in resume:   # saved with an average: these are the trained weights
         model.load_state_dict(resume["trained"])
@@ -307,7 +328,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
             if average is not None:
-                update_average(average, model, ema_decay(cfg.ema, step))
+                update_average(average, model, ema_decay(cfg.ema, step) if cfg.ema else swa_decay(cfg, step))
             if on_step is not None:
                 on_step(step, model, lr)
             n_summed += 1
@@ -359,6 +380,16 @@ def ema_decay(decay: float, step: int) -> float:
     (as TensorFlow's ExponentialMovingAverage with num_updates), so that a short run averages over
     its own last steps instead of keeping its initial weights."""
     return min(decay, (1 + step) / (10 + step))
+
+
+def swa_decay(cfg: TrainConfig, step: int) -> float:
+    """The uniform average's decay after step `step` (0-based): 0 (it follows the weights) until
+    step swa_start * max_steps, then 1 - 1/n for the n-th averaged step, so that the average is the
+    mean of the weights after each of those steps (Izmailov et al. 2018, "Averaging Weights Leads
+    to Wider Optima and Better Generalization"). The count n follows from the step alone, so a
+    resumed run averages on exactly as an uninterrupted one."""
+    n = step + 1 - int(cfg.swa_start * cfg.max_steps)
+    return 0.0 if n <= 1 else 1 - 1 / n
 
 
 @torch.no_grad()

@@ -15,7 +15,9 @@ Training and evaluation (what the loop, the evaluation and the diagnostics call,
                                          lengths None; sequence models give whole items, (N, T) rows of
                                          inputs and targets and (N,) targets per row
     logits(x, **extra) -> logits         (..., V), one row per target of y (evaluation)
-    loss(x, y, **extra) -> loss          the training loss of a batch of examples, regularizers included
+    loss(x, y, **extra) -> loss          the training loss of a batch of examples, regularizers included;
+                                         sequence models also take soft=(B, T, V) target distributions
+                                         (distillation) in place of the one-hot targets of y
     fit(x, y) -> self                    a closed-form fit on all the training examples before any step:
                                          the count models count here; for the rest it does nothing
 A model with `packable = True` (the Transformer) also trains on packed rows: `extra` then holds `pos`
@@ -70,6 +72,15 @@ def sequence_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.T
         return None
     V = logits.size(-1)
     return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1).long(), ignore_index=-1)
+
+
+def soft_loss(logits: torch.Tensor, targets: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy against target distributions `soft` (..., V) (distillation: the mix of the
+    true character and a teacher's distribution), over the positions whose `targets` are not -1.
+    With one-hot distributions it is the plain cross-entropy (up to float rounding)."""
+    logp = F.log_softmax(logits.float(), dim=-1)                           # (..., V)
+    has = (targets != -1).to(logp.dtype)                                   # (...)
+    return -((soft * logp).sum(-1) * has).sum() / has.sum()
 
 
 def select_rows(state, rows: torch.Tensor):
@@ -158,5 +169,7 @@ class SequenceModel(LanguageModel):
     def logits(self, x, **extra):
         return self(x, **extra)[0]                                            # (B, T, V)
 
-    def loss(self, x, y, **extra):
+    def loss(self, x, y, soft=None, **extra):
+        if soft is not None:                      # distillation: target distributions (B, T, V)
+            return soft_loss(self.logits(x, **extra), y, soft)
         return self(x, y, **extra)[1]

@@ -208,6 +208,8 @@ def parse_items(raw: bytes, shown: str, encoding: str, max_len: int) -> Items:
     """The items of a file's bytes: decoded, checked for control characters, cut at any line
     ending, stripped, blank lines dropped, no item over max_len; by array operations."""
     cps = _decode(raw, shown, encoding)                                    # (n,) code points
+    if not len(cps):                                                       # a byte-order mark alone
+        raise DataError(f"{shown}: no items (every line is blank)")
     ctrl = CONTROL[cps] if cps.dtype == np.uint8 else CONTROL[np.minimum(cps, 255)]
     if ctrl.any():
         pos = int(np.argmax(ctrl))

@@ -136,3 +136,23 @@ def test_bad_distill_commands_are_one_line_errors(teacher, tmp_path, capsys):
                       ([str(teacher / "mix"), "--temperature", "0"], "--temperature must be > 0")]:
         code, err = cli(capsys, "distill", "-o", tmp_path / "s", *args)
         assert code == 2 and msg in err and len(err.strip().splitlines()) == 1, (args, err)
+
+
+def test_packed_rows_carry_the_soft_targets_of_their_tokens(names):
+    """The Transformer's packed rows: each token's target distribution is its own item's, at its
+    own position in that item."""
+    data = build_dataset(names[:300])
+    torch.manual_seed(0)
+    model = build_model("transformer", data.vocab.size, data.max_len + 1, n_layer=1, n_head=2, n_embd=16)
+    N, T = data.train.X.shape
+    p = torch.softmax(torch.randn(N, T, data.vocab.size), -1)
+    batches = Batches(data.train, model, "cpu", torch.Generator().manual_seed(1), pack=True, soft=SoftTargets(0.4 * p, 0.4))
+    x, y, extra = batches.sample(16)
+    first = torch.nonzero(extra["pos"] == 0)                            # (items, 2): where each item starts
+    for r, c in first.tolist():
+        n = int(((extra["seg"][r] == extra["seg"][r, c]) & (y[r] != -1)).sum())
+        row = next(i for i in range(N) if torch.equal(data.train.Y[i, :n].long(), y[r, c:c + n])
+                   and torch.equal(data.train.X[i, :n].long(), x[r, c:c + n]))
+        want = 0.4 * p[row, :n] + 0.6 * F.one_hot(y[r, c:c + n], data.vocab.size)
+        torch.testing.assert_close(extra["soft"][r, c:c + n], want)
+    assert torch.isfinite(model.loss(x, y, soft=extra["soft"], pos=extra["pos"], seg=extra["seg"]))

@@ -36,7 +36,7 @@ from .data import MAX_BYTES
 from .errors import DataError, RunError, UsageError
 from .models import MODELS
 from .models.base import SequenceModel
-from .runs import RunDir, create_run, load_run, resume_run
+from .runs import RunDir, create_run, load_run, memory_available, resume_run
 from .train import TrainConfig
 
 DESCRIPTION = ("Train one model (the student) on a teacher run's next-character distributions mixed with the "
@@ -118,6 +118,12 @@ def student(path, teacher, *, alpha: float = 0.5, temperature: float = 1.0, forc
     if not isinstance(run.model, SequenceModel):
         raise UsageError(f"--type {run.type}: distillation trains sequence models (rnn, gru, lstm, bow, transformer)")
     train_split = run.data.train
+    N, T = train_split.X.shape
+    need = N * T * run.vocab.size * (4 + 4 + 2)        # the teacher's float32 output, the float32 targets, float16 on disk
+    free = memory_available()
+    if free is not None and need > free:
+        raise UsageError(f"the teacher's distributions over {N:,} training items would take about {need / 2**30:,.1f} GiB, "
+                         f"more than the {free / 2**30:,.1f} GiB available")
     soft_file = (Path(path) / f"teacher-{digest[:16]}.safetensors").resolve()
     if not _holds(soft_file, train_split):
         probs = teacher_probs(t.model.to(run.device), train_split, run.device)

@@ -5,6 +5,7 @@ MODEL_PRESETS[type]  named model sizes (`--preset NAME`); a type's `default` app
 TRAIN[type]          training defaults of each type (chosen for wall time on a laptop CPU)
 LECTURE[type]        the "building makemore" lectures' own recipes (`--recipe lecture`)
 PART3[type]          the activations lecture's own run, seed and batch draws included (`--recipe part3`)
+AWD[type]            the wide regularized LSTM's recipe (`--recipe awd`, with the `awd` preset)
 BEST                 the members of `makemore best`, each a set of train options
 resolve()            type + preset + recipe + explicit options -> the model options and TrainConfig
 
@@ -42,6 +43,8 @@ MODEL_PRESETS = {
     "lstm": {
         "default": dict(dropout=0.2),
         "none": dict(dropout=0.0),
+        # wider, held back by DropConnect on h -> h (AWD-LSTM); with --recipe awd
+        "awd": dict(n_hidden=512, dropout=0.3, weight_drop=0.25),
     },
     "transformer": {
         "tiny": dict(n_layer=2, n_head=2, n_embd=32),
@@ -93,7 +96,13 @@ PART3 = {
     "mlp": dict(_SGD_LECTURE, decay_at=0.5, seed=2147483647, shared_rng=True, calibrate=True),
 }
 
-RECIPES = {"lecture": LECTURE, "part3": PART3}
+# the wide regularized LSTM (the `awd` preset): twice the default's steps, scored on a uniform
+# average of its weights over the last 30% of them
+AWD = {
+    "lstm": dict(max_steps=16_000, eval_interval=2000, swa_start=0.7),
+}
+
+RECIPES = {"lecture": LECTURE, "part3": PART3, "awd": AWD}
 
 # Models that err differently mix best: LSTMs of different seeds average away each other's noise,
 # the GRU errs a little differently, and the count model remembers rare exact contexts. Longest

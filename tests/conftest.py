@@ -93,3 +93,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+def run_in_process(capsys, *argv):
+    """makemore ARGV in this process: (exit status, stderr)."""
+    from makemore.cli import main
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:                      # argparse's own errors
+        code = e.code
+    return code, capsys.readouterr().err

@@ -13,17 +13,11 @@ from makemore.models.rnn import locked_dropout
 from makemore.runs import RunDir
 from makemore.train import TrainConfig, train
 
+from conftest import run_in_process as cli
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def cli(capsys, *argv):
-    """makemore ARGV in this process: (exit status, stderr)."""
-    from makemore.cli import main
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:                      # argparse's own errors
-        code = e.code
-    return code, capsys.readouterr().err
 
 V, L = 7, 9
 AWD = dict(weight_drop=0.3, locked_in=0.2, locked_hidden=0.25, locked_out=0.15, ar=2.0, tar=1.0, dropout=0.1)

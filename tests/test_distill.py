@@ -15,17 +15,11 @@ from makemore.models import build_model
 from makemore.runs import RunDir
 from makemore.train import TrainConfig, train
 
+from conftest import run_in_process as cli
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def cli(capsys, *argv):
-    """makemore ARGV in this process: (exit status, stderr)."""
-    from makemore.cli import main
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:                      # argparse's own errors
-        code = e.code
-    return code, capsys.readouterr().err
 
 STUDENT = dict(type="lstm", n_embd=8, n_hidden=16, max_steps=12, batch_size=16, eval_interval=6, log_interval=3,
                device="cpu")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from ..errors import UsageError
 
@@ -60,15 +61,22 @@ def build_model(name: str, vocab_size: int, seq_len: int, **options):
     return cls(config)
 
 
+class _NoInit(TorchFunctionMode):
+    """Skips weight initialization (nn.init's functions and the in-place random fills), in this
+    thread alone, as a mode does: no module state is patched."""
+    SKIP = {v for k, v in vars(torch.nn.init).items() if k.endswith("_") and not k.startswith("_") and callable(v)} \
+        | {torch.Tensor.normal_, torch.Tensor.uniform_}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.SKIP:
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **kwargs)
+
+
 def shape_model(name: str, vocab_size: int, seq_len: int, **options):
     """The model on the meta device: its parameters' shapes and sizes, no memory. The weights are
-    left uninitialized: on meta, some init ops load torch's compiler stack (about a second)."""
-    inits = {k: v for k, v in vars(torch.nn.init).items() if k.endswith("_") and not k.startswith("_") and callable(v)}
-    try:
-        for k in inits:
-            setattr(torch.nn.init, k, lambda tensor, *a, **kw: tensor)
-        with torch.device("meta"):
-            return build_model(name, vocab_size, seq_len, **options)
-    finally:
-        for k, v in inits.items():
-            setattr(torch.nn.init, k, v)
+    left uninitialized: on meta, nn.init's ops load torch's compiler stack (about a second; the
+    lectures' hand-written layers, which compute their initial weights, still do)."""
+    with torch.device("meta"), _NoInit():
+        return build_model(name, vocab_size, seq_len, **options)

@@ -1,6 +1,6 @@
 """The data path: read items, build the vocabulary, split, encode.
 
-    lines --read_input--> items --Vocab.from_items--> vocab (index 0 = item boundary, then sorted chars)
+    lines --read_input--> items --Vocab(items.chars())--> vocab (index 0 = item boundary, then sorted chars)
           --split_order(seed)--> train / val / test rows
           --encode_rows--> X, Y  int tensors (N, L+1):  X = [0, c1..cn, 0...]   Y = [c1..cn, 0, -1...]
 
@@ -276,10 +276,6 @@ class Vocab:
     def from_words(cls, words: list[str]) -> "Vocab":
         return cls(sorted(set("".join(words))))
 
-    @classmethod
-    def from_items(cls, items: Items) -> "Vocab":
-        return cls(items.chars())
-
     def __post_init__(self):
         self.stoi = {c: i + 1 for i, c in enumerate(self.chars)}
         self.codepoints = np.array([ord(c) for c in self.chars], dtype=np.int64)  # sorted
@@ -471,7 +467,7 @@ def build_dataset(words: list[str] | Items, split_seed: int = 42, vocab: Vocab |
     max_len = max_len or int(lengths.max())
     if lengths.max() > max_len:
         raise DataError(f"an item is {lengths.max()} characters long, over the model's maximum {max_len}")
-    lut = _table(items, vocab)
+    lut = vocab.table(int(items.codes.max(initial=0)))          # every character is in it (checked above)
     order = split_order(len(items), split_seed)
     n1, n2 = split_bounds(len(items))
     parts = []

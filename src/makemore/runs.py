@@ -410,7 +410,8 @@ class Run:
     """A run directory and what it holds. Made by create_run / resume_run (to train) or load_run."""
 
     def __init__(self, path, config: dict, model=None, device="cpu", data: Dataset | None = None,
-                 input: str | None = None, resume: dict | None = None, pending: bool = False, force: bool = False):
+                 input: str | None = None, resume: dict | None = None, pending: bool = False, force: bool = False,
+                 data_note: str | None = None):
         self.dir = RunDir(path)
         self.path = self.dir.path
         self.config = config
@@ -418,7 +419,7 @@ class Run:
         self.device = torch.device(device)
         self._data, self._input = data, input
         self._resume, self._pending, self._force = resume, pending, force
-        self.data_note = None                  # what the cache did for the split, when training starts
+        self.data_note = data_note             # what the cache did for the split, when training starts
 
     @property
     def type(self) -> str:
@@ -620,9 +621,7 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},
         "train": asdict(resolved.train),
     }
-    run = Run(path, config, model, device, data=data, pending=True, force=force)
-    run.data_note = cache_note(prepared, path)
-    return run
+    return Run(path, config, model, device, data=data, pending=True, force=force, data_note=cache_note(prepared, path))
 
 
 def cache_note(prepared: Prepared, path) -> str | None:
@@ -657,8 +656,8 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
     data = prepared.data
     check_memory(config["type"], config["model"], tcfg, data)
     device = distributed.launch(resolve_device(device))
-    run = Run(path, {**config, "train": asdict(tcfg)}, device=device, data=data, input=input, pending=True)
-    run.data_note = cache_note(prepared, path)
+    run = Run(path, {**config, "train": asdict(tcfg)}, device=device, data=data, input=input, pending=True,
+              data_note=cache_note(prepared, path))
     model = config_model(rundir, config)
     if "weights" in state:
         try:
@@ -714,7 +713,7 @@ def check_memory(type: str, model_options: dict, cfg: TrainConfig, data: Dataset
     """Refuse, before anything is allocated, a model and batch that would not fit in memory: the
     parameters counted on the meta device (no memory), times 4 (weights, gradients, AdamW's two
     moments), plus a generous bound on one step's activations (logits and the widest layers)."""
-    examples = data.train.n_targets * model_options.get("block_size", 0) * 2      # window contexts, int16
+    examples = data.train.n_targets * model_options.get("block_size", 0) * 2      # window contexts, at most int16
     pool = cfg.bucket * cfg.batch_size * 8                                         # a length-bucket pool's indices
     free = memory_available()
     if free is not None and examples + pool > free:

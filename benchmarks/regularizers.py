@@ -50,6 +50,13 @@ LEVERS = {
     "wide-distill": ("`wide`, distilled from the same mixture", dict(WIDE, alpha=0.5, teacher=TEACHER)),
     "awd-distill": ("`--recipe awd` (the `wide` net, 16,000 steps, --swa-start 0.7), distilled from the same mixture",
                     dict(recipe="awd", alpha=0.5, teacher=TEACHER)),
+    "swa-ar-tar": ("`swa` and `ar-tar` together", dict(swa_start=0.7, ar=2.0, tar=1.0)),
+    "deep": ("2 layers of 256, dropout 0.3 (on inputs, between the layers and before the head) + DropConnect 0.25",
+             dict(n_layer=2, dropout=0.3, weight_drop=0.25)),
+    # the next three learn from the timed run's teacher (FINAL_TEACHER), to choose its student's settings
+    "distill-t": ("the default LSTM distilled (alpha 0.5) from the timed run's teacher", dict(alpha=0.5, teacher="final")),
+    "alpha-0.8": ("the same with alpha 0.8", dict(alpha=0.8, teacher="final")),
+    "temperature-2": ("the same with alpha 0.5, temperature 2", dict(alpha=0.5, temperature=2.0, teacher="final")),
 }
 TRAIN = {"type": "lstm", "seed": 1337}
 
@@ -58,7 +65,9 @@ TRAIN = {"type": "lstm", "seed": 1337}
 FINAL_TEACHER = {"lstm": dict(type="lstm"), "lstm-seed2": dict(type="lstm", seed=2),
                  "lstm-seed3": dict(type="lstm", seed=3), "lstm-seed4": dict(type="lstm", seed=4),
                  "ngram": dict(type="ngram", n=6)}
-FINAL_STUDENT = dict(type="lstm", recipe="awd", alpha=0.5)
+# Chosen on val: two layers (`deep`) learned more than one wide one (`wide`) in less time, and alpha 0.8
+# a little more than 0.5; the steps fill the budget the faster net leaves.
+FINAL_STUDENT = dict(type="lstm", preset="deep", recipe="awd", max_steps=20_000, alpha=0.8)
 
 
 def train_lever(runs: Path, name: str) -> dict:
@@ -80,13 +89,18 @@ def train_lever(runs: Path, name: str) -> dict:
     run = mm.load_run(out)
     val = run.evaluate(["val"])["val"]
     return {"what": what, "options": options, "val": val, "steps": run.config["train"]["max_steps"],
-            "params": sum(p.numel() for p in run.model.parameters()), "wall_s": wall, **extra}
+            "params": sum(p.numel() for p in run.model.parameters()), "wall_s": wall,
+            "machine": machine().rsplit(",", 1)[0], **extra}
 
 
 def teacher(runs: Path, members: list[str]):
     """The mixture of these levers' runs (and a Kneser-Ney 6-gram, counted here), weights fitted on val."""
     import makemore as mm
     from makemore.runs import is_run
+    if members == "final":                          # the timed run's teacher (`makemore best` of FINAL_TEACHER)
+        if is_run(runs / "final-teacher"):
+            return mm.load_run(runs / "final-teacher")
+        return mm.best(runs / "final-teacher", members=FINAL_TEACHER, device="cpu", force=True)
     if "ngram6" in members and not is_run(runs / "ngram6"):
         mm.create_run(runs / "ngram6", type="ngram", n=6, device="cpu").train(progress=False)
     if is_run(runs / "teacher"):                    # mixed already, of these members: as it is
@@ -113,7 +127,30 @@ def timed(runs: Path) -> dict:
     return {"name": "final", "val": losses["val"], "test": losses["test"], "wall_s": wall, "teacher_s": t_teacher,
             "teacher_val": mix.config["val"], "teacher_test": mix.config["test"], "teacher": FINAL_TEACHER,
             "student": FINAL_STUDENT, "params": sum(p.numel() for p in run.model.parameters()),
-            "threads": os.cpu_count()}
+            "threads": os.cpu_count(), "machine": machine().rsplit(",", 1)[0]}
+
+
+# What the levers' runs add to the timed run's teacher as further members of a mixture (--mixtures)
+MIXTURES = [["distill-t"], ["distill-t", "alpha-0.8"], ["deep"], ["deep", "swa-ar-tar"],
+            ["distill-t", "alpha-0.8", "deep", "swa-ar-tar"]]
+
+
+def mixtures(runs: Path) -> list[dict]:
+    """The timed run's teacher members, then each MIXTURES set added to them: weights fitted on val
+    each time, val only (these are levers for a mixture, not a choice to report on test)."""
+    from makemore.evaluation import token_nll
+    from makemore.models.ensemble import fit_weights, mixture_nll
+    from makemore.runs import load_run
+    paths = {m: runs / "final-teacher" / "members" / m for m in FINAL_TEACHER}
+    paths.update({m: runs / m for extra in MIXTURES for m in extra})
+    data = load_run(paths["lstm"]).data
+    val = {m: token_nll(load_run(p).model, data.split("val")) for m, p in paths.items()}   # (N,) each
+
+    def mix(names):
+        v = torch.stack([val[m] for m in names])                                           # (M, N)
+        return mixture_nll(v, fit_weights(v)).mean().item()
+    base = mix(list(FINAL_TEACHER))
+    return [{"added": [], "val": base}] + [{"added": extra, "val": mix(list(FINAL_TEACHER) + extra)} for extra in MIXTURES]
 
 
 def flags(options: dict) -> str:
@@ -138,14 +175,33 @@ def table(res: dict) -> str:
         text += (f"\n\nChosen on val: `{final['name']}`, val {final['val']:.4f} / test {final['test']:.4f} "
                  f"(test measured once, for it alone); it {reached} the target of {TARGET} test nats/char "
                  f"({final['test'] - TARGET:+.5f} from it).")
-    t = res.get("timed")
-    if t:
-        reached = "reaches" if t["test"] <= TARGET else "does not reach"
-        text += (f"\n\nThe chosen recipe from scratch, timed: teacher ({', '.join(t['teacher'])}: val {t['teacher_val']:.4f}) "
-                 f"in {t['teacher_s']:.0f} s, then the student ({t['params']:,} parameters) distilled from it: "
-                 f"**val {t['val']:.4f} / test {t['test']:.4f} in {t['wall_s']:.0f} s** in all on {t['threads']} cores; "
-                 f"it {reached} {TARGET}.")
-    text += f"\n\nEvery lever one run of seed {TRAIN['seed']} on one thread. Machine: {res.get('machine', '?')}."
+    timed_runs = res.get("timed_runs", [])
+    if timed_runs:
+        text += ("\n\nFrom scratch, timed (the teacher's members trained two at a time, then the student on both cores):\n\n"
+                 "| student | teacher (val) | teacher's time | student params | val | test | time in all | machine |\n"
+                 "|---|---|---:|---:|---:|---:|---:|---|")
+        chosen = min(timed_runs, key=lambda t: t["val"])
+        for t in timed_runs:
+            mark = "**" if t is chosen else ""
+            text += (f"\n| `{flags(t['student'])}` | {', '.join(t['teacher'])} ({t['teacher_val']:.4f}) | "
+                     f"{t['teacher_s']:.0f} s | {t['params']:,} | {mark}{t['val']:.4f}{mark} | {mark}{t['test']:.4f}{mark} | "
+                     f"{t['wall_s']:.0f} s | {t.get('machine', '')} |")
+        reached = "reaches" if chosen["test"] <= TARGET else "does not reach"
+        text += (f"\n\nChosen on val among the timed runs: `{flags(chosen['student'])}`, test {chosen['test']:.4f} "
+                 f"in {chosen['wall_s']:.0f} s; it {reached} {TARGET}.")
+    if res.get("mixtures"):
+        base = res["mixtures"][0]["val"]
+        text += ("\n\nThe levers' runs as further members of the timed run's teacher (weights fitted on val):\n\n"
+                 "| members | val | vs the teacher |\n|---|---:|---:|")
+        for m in res["mixtures"]:
+            what = "the teacher: " + ", ".join(FINAL_TEACHER) if not m["added"] else "+ " + ", ".join(f"`{a}`" for a in m["added"])
+            gain = f"{m['val'] - base:+.4f}" if m["added"] else ""
+            text += f"\n| {what} | {m['val']:.4f} | {gain} |"
+    by_machine = {}
+    for name, r in levers.items():
+        by_machine.setdefault(r.get("machine", res.get("machine", "?")), []).append(f"`{name}`")
+    where = "; ".join(f"{', '.join(names)} on {m}" for m, names in by_machine.items())
+    text += f"\n\nEvery lever one run of seed {TRAIN['seed']} on one thread: {where}."
     return text
 
 
@@ -156,6 +212,8 @@ def main():
     ap.add_argument("--final", help="the chosen lever: also score its test split")
     ap.add_argument("--timed", action="store_true", help="train the chosen recipe from scratch (FINAL_TEACHER, "
                     "FINAL_STUDENT), teachers included, timed, on every core; its val, test and wall time")
+    ap.add_argument("--mixtures", action="store_true", help="what the levers' runs add to the timed run's "
+                    "teacher as further members of its mixture (val)")
     args = ap.parse_args()
     torch.set_num_threads(1)
 
@@ -168,13 +226,19 @@ def main():
             if (args.only and name not in args.only) or (not args.only and name in res["levers"]):
                 continue
             print(f"training {name} ...", flush=True)
-            res["levers"][name] = train_lever(args.runs, name)
-            res["levers"] = {k: res["levers"][k] for k in LEVERS if k in res["levers"]}
+            measured = train_lever(args.runs, name)
+            res = load_results(NAME)                # as saved now (another --only may have run meanwhile)
+            levers = {**res.get("levers", {}), name: measured}
+            res["levers"] = {k: levers[k] for k in LEVERS if k in levers}
             res["machine"] = machine()
             save_results(NAME, res)
             print(f"{name}: val {res['levers'][name]['val']:.4f}", flush=True)
-        if args.timed:
-            res["timed"] = timed(args.runs)
+        res = load_results(NAME) or res
+        if args.timed:                          # one entry per student recipe, the latest run of each
+            run = timed(args.runs)
+            res["timed_runs"] = [t for t in res.get("timed_runs", []) if t["student"] != run["student"]] + [run]
+        if args.mixtures:
+            res["mixtures"] = mixtures(args.runs)
         if args.final:
             import makemore as mm
             run = mm.load_run(args.runs / args.final)

@@ -45,6 +45,8 @@ MODEL_PRESETS = {
         "none": dict(dropout=0.0),
         # wider, held back by DropConnect on h -> h (AWD-LSTM); with --recipe awd
         "awd": dict(n_hidden=512, dropout=0.3, weight_drop=0.25),
+        # two layers of the default's width, held back the same way
+        "deep": dict(n_layer=2, dropout=0.3, weight_drop=0.25),
     },
     "transformer": {
         "tiny": dict(n_layer=2, n_head=2, n_embd=32),
@@ -108,12 +110,12 @@ RECIPES = {"lecture": LECTURE, "part3": PART3, "awd": AWD}
 # the GRU errs a little differently, and the count model remembers rare exact contexts. Longest
 # first, so the parallel jobs finish together.
 BEST = {
+    "deep": dict(type="lstm", preset="deep"),
+    "deep-seed2": dict(type="lstm", preset="deep", seed=2),
+    "deep-seed3": dict(type="lstm", preset="deep", seed=3),
+    "deep-seed4": dict(type="lstm", preset="deep", seed=4),
     "lstm": dict(type="lstm"),
     "lstm-seed2": dict(type="lstm", seed=2),
-    "lstm-seed3": dict(type="lstm", seed=3),
-    "lstm-seed4": dict(type="lstm", seed=4),
-    "lstm-seed5": dict(type="lstm", seed=5),
-    "lstm-seed6": dict(type="lstm", seed=6),
     "gru": dict(type="gru"),
     "ngram": dict(type="ngram", n=6),
 }

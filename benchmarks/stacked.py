@@ -22,6 +22,7 @@ default's 8,000 steps. Rounds interleave the ways; each figure is the median ove
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -177,7 +178,7 @@ def worker(way: str, K: int, H: int, T_list: list[int]) -> float:
 def run_way(way, K, procs, threads, H, T_file) -> float:
     """Core-seconds per member-step: `procs` workers at once, each `threads` threads and K members."""
     cmd = [sys.executable, __file__, "--worker", way, str(K), str(H), str(T_file)]
-    env = {**__import__("os").environ, "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     ps = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) for _ in range(procs)]
     per_step = [float(p.communicate()[0].split()[-1]) for p in ps]
     if any(p.returncode for p in ps):
@@ -201,7 +202,7 @@ def table(res: dict) -> str:
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         way, K, H, T_file = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-        torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "1")))
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
         print(worker(way, K, H, json.loads(Path(T_file).read_text())))
         return
     ap = parser(__doc__)

@@ -21,49 +21,62 @@ from common import machine, parser, publish  # noqa: E402
 
 
 def evaluate_members(run_dir: Path) -> dict:
+    from makemore.data import reverse_split
     from makemore.evaluation import token_nll
-    from makemore.models.ensemble import fit_weights, mixture_nll
+    from makemore.models.ensemble import fit_mixture, mixture_loss
     from makemore.runs import load_run
     run = load_run(run_dir, weights=None)
-    ens, data = run.config, run.data
+    ens = run.config
+    data = run.data.reversed() if run.reverse else run.data                     # the items as in the file
     names = [Path(m).name for m in ens["members"]]
+    reverse = ens.get("member_reverse", [False] * len(names))
     nll = {"val": [], "test": []}
     members = []
-    for name, rel in zip(names, ens["members"]):
+    for name, rel, r in zip(names, ens["members"], reverse):
         member = load_run(Path(run_dir) / rel)
         model = member.model
-        for s in nll:
-            nll[s].append(token_nll(model, data.split(s)))
+        for s in nll:                                                           # each member reads its own way
+            nll[s].append(token_nll(model, reverse_split(data.split(s)) if r else data.split(s)))
         recs = [r for r in member.metrics if "elapsed" in r]
-        members.append({"name": name, "type": member.type, "params": sum(p.numel() for p in model.parameters()),
+        members.append({"name": name, "type": member.type, "reverse": r, "params": sum(p.numel() for p in model.parameters()),
                         "val": nll["val"][-1].mean().item(), "test": nll["test"][-1].mean().item(),
                         "train_s": recs[-1]["elapsed"] if recs else None})
-    val, test = torch.stack(nll["val"]), torch.stack(nll["test"])               # (M, N)
 
     def mix(ix):
-        w = fit_weights(val[ix])
-        return {"members": [names[i] for i in ix], "weights": w.tolist(),
-                "val": mixture_nll(val[ix], w).mean().item(), "test": mixture_nll(test[ix], w).mean().item()}
+        rv = [reverse[i] for i in ix]
+        w, v = fit_mixture([nll["val"][i] for i in ix], rv, data.val.lengths)
+        loss = {s: mixture_loss([nll[s][i] for i in ix], rv, data.split(s).lengths, w, v)[0] for s in nll}
+        return {"members": [names[i] for i in ix], "weights": w, "direction_weights": v, **loss}
     growing = [mix(list(range(k))) for k in range(1, len(names) + 1)]
     order = sorted(range(len(names)), key=lambda i: members[i]["val"])           # best member first
     growing_best_first = [mix(order[:k]) for k in range(1, len(names) + 1)]
-    return {"members": members, "growing": growing_best_first, "growing_listed": growing,
-            "ensemble": {"val": ens["val"], "test": ens["test"], "weights": ens["weights"]}}
+    by_direction = [{"direction": d, **mix([i for i in range(len(names)) if reverse[i] == r])}
+                    for d, r in (("left to right", False), ("right to left", True)) if r in reverse]
+    return {"members": members, "growing": growing_best_first, "growing_listed": growing, "by_direction": by_direction,
+            "ensemble": {"val": ens["val"], "test": ens["test"], "weights": ens["weights"],
+                         "direction_weights": ens.get("direction_weights")}}
 
 
 def table(res: dict) -> str:
     lines = ["| | val | test | params | training time |", "|---|---:|---:|---:|---:|"]
     for m in res["members"]:
         t = f"{m['train_s']:.0f} s" if m["train_s"] else "–"
-        lines.append(f"| member `{m['name']}` ({m['type']}) alone | {m['val']:.4f} | {m['test']:.4f} | {m['params']:,} | {t} |")
+        way = ", right to left" if m.get("reverse") else ""
+        lines.append(f"| member `{m['name']}` ({m['type']}{way}) alone | {m['val']:.4f} | {m['test']:.4f} | {m['params']:,} | {t} |")
     prev = None
     for g in res["growing"]:
         what = f"mix of `{g['members'][0]}`" if prev is None else f"+ `{g['members'][-1]}`"
         gain = "" if prev is None else f" ({g['val'] - prev:+.4f} val)"
         lines.append(f"| {what}{gain} | {g['val']:.4f} | {g['test']:.4f} | | |")
         prev = g["val"]
-    lines.append(f"| **`makemore best`** (weights {', '.join(f'{w:.2f}' for w in res['ensemble']['weights'])}) | "
-                 f"**{res['ensemble']['val']:.4f}** | **{res['ensemble']['test']:.4f}** | | **{res['wall_s']:.0f} s** in all |")
+    for d in res.get("by_direction", []) if len(res.get("by_direction", [])) > 1 else []:
+        lines.append(f"| the {d['direction']} members alone, mixed | {d['val']:.4f} | {d['test']:.4f} | | |")
+    e = res["ensemble"]
+    weights = ", ".join(f"{w:.2f}" for w in e["weights"])
+    if e.get("direction_weights"):
+        weights += "; directions " + ", ".join(f"{w:.2f}" for w in e["direction_weights"])
+    lines.append(f"| **`makemore best`** (weights {weights}) | "
+                 f"**{e['val']:.4f}** | **{e['test']:.4f}** | | **{res['wall_s']:.0f} s** in all |")
     return "\n".join(lines) + f"\n\nMembers trained side by side, one process per core. Machine: {res['machine']}."
 
 

@@ -24,13 +24,13 @@ from .version import __version__
 from .errors import DataError, RunError, UsageError
 from .data import Vocab, build_dataset, read_words, split_words
 from .models import MODELS, build_model
-from .models.ensemble import Ensemble, fit_weights
+from .models.ensemble import Ensemble, TwoWay, fit_weights
 from .evaluation import evaluate
 from .sampling import novelty, sample_items, score_items
 from .train import TrainConfig, train
 from .runs import Run, best, create_run, ensemble, load_run, resume_run
 
 __all__ = ["__version__", "DataError", "RunError", "UsageError", "Vocab", "build_dataset", "read_words",
-           "split_words", "MODELS", "build_model", "Ensemble", "fit_weights", "evaluate", "novelty",
+           "split_words", "MODELS", "build_model", "Ensemble", "TwoWay", "fit_weights", "evaluate", "novelty",
            "sample_items", "score_items", "TrainConfig", "train", "Run", "best", "create_run", "ensemble",
            "load_run", "resume_run"]

@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(g, "input", "encoding")
     g.add_argument("--max-len", type=int, default=256, help="longest item allowed, in characters (default: 256)")
     g.add_argument("--dedupe", action="store_true", help="drop repeated items (first occurrence kept)")
+    g.add_argument("--reverse", action="store_true",
+                   help="learn to read and write each item right to left (same split; items sample and score the right way round)")
     g.add_argument("--max-bytes", type=int, default=MAX_BYTES, help=f"largest input read (default: {MAX_BYTES:,})")
     g.add_argument("--split-seed", type=int, default=42, help="seed of the 80/10/10 shuffle (default: 42, the lectures')")
     add_config_options(t.add_argument_group("training (defaults depend on --type)"), fields(TrainConfig), set())
@@ -233,8 +235,8 @@ def cmd_train(a) -> int:
         run = runs.resume_run(a.out, a.input, a.device, type=a.type, preset=a.preset, recipe=a.recipe, **options)
     else:
         run = runs.create_run(a.out, a.input, type=a.type, preset=a.preset, recipe=a.recipe, encoding=a.encoding,
-                              max_len=a.max_len, dedupe=a.dedupe, split_seed=a.split_seed, max_bytes=a.max_bytes, force=a.force,
-                              device=a.device, **options)
+                              max_len=a.max_len, dedupe=a.dedupe, split_seed=a.split_seed, max_bytes=a.max_bytes, reverse=a.reverse,
+                              force=a.force, device=a.device, **options)
         if a.dedupe and report:
             d = run.config["data"]
             print(f"--dedupe: dropped {d['dedupe_dropped']:,} repeated items, {sum(d['items'].values()):,} left", file=sys.stderr)

@@ -436,6 +436,23 @@ class Split:
         return self._examples[block_size]
 
 
+def reverse_split(split: Split) -> Split:
+    """The same items, each read right to left: X = [0, cn..c1, 0...], Y = [cn..c1, 0, -1...]. A
+    model of these gives every item a probability of its own, as a left-to-right one does."""
+    X, Y = torch.empty_like(split.X), torch.empty_like(split.Y)
+    width = split.X.size(1)
+    for a in range(0, len(X), ROWS):
+        x, n = split.X[a:a + ROWS], split.lengths[a:a + ROWS, None] - 1            # (R, L+1), (R, 1) characters
+        j = torch.arange(width)                                                     # (L+1,)
+        src = torch.where((j >= 1) & (j <= n), n + 1 - j, j)                        # (R, L+1) mirrored inside the item
+        X[a:a + ROWS] = x.gather(1, src)
+        y = Y[a:a + ROWS]
+        y[:, :-1], y[:, -1] = X[a:a + ROWS, 1:], BOUNDARY
+        y[j > n] = -1                                                               # past each item's end
+    words = None if split._words is None else [w[::-1] for w in split._words]
+    return Split(words, X, Y, split.vocab, lengths=split.lengths)
+
+
 @dataclass
 class Dataset:
     vocab: Vocab
@@ -446,6 +463,10 @@ class Dataset:
 
     def split(self, name: str) -> Split:
         return {"train": self.train, "val": self.val, "test": self.test}[name]
+
+    def reversed(self) -> "Dataset":
+        """The same split with every item read right to left (`train --reverse`)."""
+        return Dataset(self.vocab, self.max_len, *(reverse_split(s) for s in (self.train, self.val, self.test)))
 
 
 def build_dataset(words: list[str] | Items, split_seed: int = 42, vocab: Vocab | None = None,

@@ -211,11 +211,12 @@ def bigram_table(words: list[str], top: int = 40) -> dict:
 
 def embedding_points(model, vocab: Vocab, name: str) -> dict:
     """The character embedding table in 2-D (a PCA above 2 dimensions): {"chars", "points", "title"}."""
-    from .models.ensemble import Ensemble
+    from .models.ensemble import Ensemble, TwoWay
     emb = next((m.weight for m in model.modules() if type(m).__name__ == "Embedding"), None)
-    if emb is None or isinstance(model, Ensemble):
+    mixed = isinstance(model, (Ensemble, TwoWay))
+    if emb is None or mixed:
         raise UsageError(f"a {name} model has no single character embedding table"
-                         + ("; plot one of its members" if isinstance(model, Ensemble) else ""))
+                         + ("; plot one of its members" if mixed else ""))
     W = emb.detach().float().cpu()                                  # (V, C)
     if W.size(1) > 2:                                               # PCA to 2-D
         Wc = W - W.mean(0)

@@ -107,6 +107,9 @@ def student(path, teacher, *, alpha: float = 0.5, temperature: float = 1.0, forc
     if Path(path).resolve() == teacher.resolve():
         raise UsageError(f"{path}: the student cannot be written into its teacher's directory")
     t = load_run(teacher)
+    if t.two_way or t.reverse:
+        raise UsageError(f"{teacher}: the teacher must read items left to right (it gives the student next-character "
+                         "distributions); this one " + ("mixes both directions" if t.two_way else "reads right to left"))
     d = t.config["data"]
     digest = teacher_sha256(teacher)
     run = create_run(path, d["input"], type=type, preset=preset, recipe=recipe, encoding=d["encoding"],

@@ -12,8 +12,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .data import Split
+from .data import Split, reverse_split
 from .errors import UsageError
+from .models.ensemble import TwoWay, item_sums, mixture_nll
 
 EVAL_BYTES = 2 ** 24     # logits held at once while evaluating: 16 MiB, whatever the vocabulary
 
@@ -53,10 +54,22 @@ def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> to
     return nll_all[y != -1]                        # row by row, in order
 
 
+def item_nll(model, split: Split, device="cpu") -> torch.Tensor:
+    """Per-item NLL (float64, nats, the end included), in the split's order. A TwoWay mixture
+    scores each item under both directions and mixes the two probabilities."""
+    if isinstance(model, TwoWay):
+        both = torch.stack([item_nll(model.ltr, split, device), item_nll(model.rtl, reverse_split(split), device)])
+        return mixture_nll(both, model.log_v.exp().cpu())                          # (N,)
+    return item_sums(token_nll(model, split, device), split.lengths)
+
+
 def evaluate(model, split: Split, device="cpu") -> float:
-    """The one metric: token-weighted mean NLL in nats per character over the whole split."""
+    """The one metric: token-weighted mean NLL in nats per character over the whole split (for a
+    TwoWay mixture: its items' total NLL over the same number of targets)."""
     if split.n_targets == 0:
         raise UsageError("cannot evaluate on an empty split")
+    if isinstance(model, TwoWay):
+        return (item_nll(model, split, device).sum() / split.n_targets).item()
     nll = token_nll(model, split, device)
     return (nll.sum() / len(nll)).item()
 

@@ -29,7 +29,7 @@ from .data import BOUNDARY
 from .diagnostics import bigram_table, embedding_points, tanh_modules
 from .diagnostics import health as health_check
 from .errors import DataError, UsageError
-from .models.ensemble import Ensemble
+from .models.ensemble import Ensemble, TwoWay
 from .models.rnn import GRUCell, LSTMCell, Recurrent
 from .models.transformer import Transformer
 from .sampling import novelty
@@ -117,6 +117,14 @@ def _tokens(run, text: str) -> torch.Tensor:
     return torch.tensor([[BOUNDARY] + run.vocab.encode(text)], dtype=torch.long, device=run.device)
 
 
+def _left_to_right(run, what: str) -> None:
+    """A FieldError unless the run's model reads items left to right (only then has it `what`)."""
+    if run.two_way:
+        raise FieldError("run", f"this ensemble mixes both reading directions over whole items: it has no {what}")
+    if run.reverse:
+        raise FieldError("run", f"this run reads items right to left: it has no {what}")
+
+
 @torch.inference_mode()
 def _logits(run, text: str) -> torch.Tensor:
     """(T, V) float32 logits of the full forward over the boundary and text: row t predicts the
@@ -131,6 +139,7 @@ def next_distribution(run, prefix: str = "", k: int = 10) -> dict:
     Returns {"prefix", "top": [{"char", "p"}], "end", "rest", "entropy" (nats)}."""
     prefix = check_text(run, prefix, "prefix")
     k = check_int(k, "k", 1, MAX_TOP)
+    _left_to_right(run, "next-character distribution")
     probs = F.softmax(_logits(run, prefix)[-1].double(), dim=-1)                    # (V,)
     chars = probs[1:]                                                               # (V-1,) all but the end
     top = chars.topk(min(k, chars.numel()))
@@ -145,11 +154,18 @@ def next_distribution(run, prefix: str = "", k: int = 10) -> dict:
 def surprise(run, item: str) -> dict:
     """How surprised the model is by each character of item and by its end: -log p in nats.
     Returns run.score's record {"item", "nll", "nll_per_char", "chars"} (chars counts the end)
-    and "surprise": [{"char", "nll", "p"}] for each character, then the end ("char": "", "end": true)."""
+    and "surprise": [{"char", "nll", "p"}] for each character, then the end ("char": "", "end": true).
+    A right-to-left run's surprise at a character is given the characters after it, and its end is
+    the item's start; a mixture of both directions has only the whole item's ("surprise": [])."""
     item = check_text(run, item, "item", empty=False)
-    logits = _logits(run, item)                                                     # (T+1, V)
-    targets = torch.tensor(run.vocab.encode(item) + [BOUNDARY])                     # (T+1,)
+    if run.two_way:
+        return {**run.score([item])[0], "surprise": []}
+    read = item[::-1] if run.reverse else item
+    logits = _logits(run, read)                                                     # (T+1, V)
+    targets = torch.tensor(run.vocab.encode(read) + [BOUNDARY])                     # (T+1,)
     nll = F.cross_entropy(logits, targets, reduction="none").double()               # (T+1,)
+    if run.reverse:                                                                 # back in the item's order
+        nll = torch.cat([nll[:-1].flip(0), nll[-1:]])
     steps = [{"char": c, "nll": x, "p": math.exp(-x)} for c, x in zip(item, nll.tolist())]
     steps.append({"char": "", "end": True, "nll": nll[-1].item(), "p": math.exp(-nll[-1].item())})
     total = nll.sum().item()
@@ -171,6 +187,7 @@ def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = No
     "nll" (of the whole item, end included, in nats: what run.score gives)}, likeliest first."""
     prefix = check_text(run, prefix, "prefix", longest=run.max_len - 1)
     beam = check_int(beam, "beam", 1, MAX_BEAM)
+    _left_to_right(run, "completions of a prefix")
     room = run.max_len - len(prefix)
     max_chars = room if max_chars is None else check_int(max_chars, "max_chars", 1, room)
     model, vocab, dev = run.model, run.vocab, run.device
@@ -347,7 +364,7 @@ def health(run, batch_size: int = 32, seed: int = 1337) -> dict:
     on a copy of the model (the check runs it in training mode; the run's own model is untouched)."""
     batch_size = check_int(batch_size, "batch_size", 2, 4096)
     seed = check_int(seed, "seed", 0, 2 ** 63 - 1)
-    if isinstance(run.model, Ensemble) or not tanh_modules(run.model):
+    if isinstance(run.model, (Ensemble, TwoWay)) or not tanh_modules(run.model):
         raise FieldError("run", f"a {run.type} run has no tanh layers to check (mlp, bnmlp, wavenet and bow have)")
     return health_check(copy.deepcopy(run.model), run.data, batch_size, seed, run.device)
 
@@ -367,10 +384,10 @@ def curves(run) -> dict:
 
 def views(run) -> dict:
     """Which of the views above the run's model has."""
-    model = run.model
-    return {"attention": isinstance(model, Transformer), "trace": isinstance(model, Recurrent),
-            "embeddings": not isinstance(model, Ensemble) and any(type(m).__name__ == "Embedding" for m in model.modules()),
-            "health": not isinstance(model, Ensemble) and bool(tanh_modules(model))}
+    model, one = run.model, not isinstance(run.model, (Ensemble, TwoWay))
+    return {"attention": isinstance(model, Transformer) and not run.reverse, "trace": isinstance(model, Recurrent) and not run.reverse,
+            "embeddings": one and any(type(m).__name__ == "Embedding" for m in model.modules()),
+            "health": one and bool(tanh_modules(model))}
 
 
 def summary(run, name: str) -> dict:

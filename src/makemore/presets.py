@@ -106,18 +106,20 @@ AWD = {
 
 RECIPES = {"lecture": LECTURE, "part3": PART3, "awd": AWD}
 
-# Models that err differently mix best: LSTMs of different seeds average away each other's noise,
-# the GRU errs a little differently, and the count model remembers rare exact contexts. Longest
-# first, so the parallel jobs finish together.
+# Models that err differently mix best: the same models reading items right to left (reverse) err
+# most differently of all, so each direction gets a two-layer LSTM, an LSTM, a GRU and a 6-gram
+# (mixed per character within a direction, then over whole items across the two); LSTMs of
+# different seeds average away each other's noise, the GRU errs a little differently, and the count
+# model remembers rare exact contexts. Longest first, so the parallel jobs finish together.
 BEST = {
     "deep": dict(type="lstm", preset="deep"),
-    "deep-seed2": dict(type="lstm", preset="deep", seed=2),
-    "deep-seed3": dict(type="lstm", preset="deep", seed=3),
-    "deep-seed4": dict(type="lstm", preset="deep", seed=4),
+    "deep-rtl": dict(type="lstm", preset="deep", reverse=True),
     "lstm": dict(type="lstm"),
-    "lstm-seed2": dict(type="lstm", seed=2),
+    "lstm-rtl": dict(type="lstm", reverse=True),
     "gru": dict(type="gru"),
+    "gru-rtl": dict(type="gru", reverse=True),
     "ngram": dict(type="ngram", n=6),
+    "ngram-rtl": dict(type="ngram", n=6, reverse=True),
 }
 
 TRAIN_FIELDS = [f.name for f in fields(TrainConfig)]

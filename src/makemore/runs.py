@@ -36,7 +36,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import torch
@@ -47,10 +47,11 @@ from .batches import Batches
 from .cache import Prepared
 from .data import MAX_BYTES, Dataset, Split, Vocab, build_dataset, encode_words, read_words, resolve_input
 from .errors import DataError, RunError, UsageError
+from .data import reverse_split
 from .evaluation import evaluate, token_nll
 from .files import UMASK, atomic_write, create_file, read_bounded
 from .models import MODELS, build_model, shape_model
-from .models.ensemble import Ensemble, fit_weights, mixture_nll
+from .models.ensemble import build_mixture, fit_mixture, mixture_loss
 from .sampling import novelty, sample_items, score_items
 from .train import TrainConfig, resolve_device, train
 from .version import __version__
@@ -60,7 +61,8 @@ WEIGHTS = ("best", "last")
 CONFIG_KEYS = ("type", "model", "data")
 DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
 DATA_TYPES = {"input": str, "sha256": str, "encoding": str, "max_len_limit": int, "split_seed": int, "vocab": list,
-              "max_len": int, "max_bytes": int, "dedupe": bool, "dedupe_dropped": int, "items": dict, "targets": dict}
+              "max_len": int, "max_bytes": int, "dedupe": bool, "dedupe_dropped": int, "items": dict, "targets": dict,
+              "reverse": bool}
 CONFIG_BYTES = 64 * 2 ** 20     # the largest config.json read (a vocabulary of all 1.1 million code points: about 15 MB)
 UPDATES_BYTES = 256 * 2 ** 20   # the largest updates.json read
 ASIDE = ".replaced-"            # the hidden directory an old run waits in while --force starts a new one
@@ -332,6 +334,15 @@ def check_config(config, where) -> None:
             bad("members", "a non-empty list of run directories", members)
         if not (isinstance(weights, list) and len(weights) == len(members) and all(_is(w, float) for w in weights)):
             bad("weights", f"a list of {len(members)} numbers, one per member", weights)
+        reverse = config.get("member_reverse", [False] * len(members))
+        if not (isinstance(reverse, list) and len(reverse) == len(members) and all(isinstance(r, bool) for r in reverse)):
+            bad("member_reverse", f"a list of {len(members)} booleans, one per member", reverse)
+        if "direction_weights" in config:
+            v = config["direction_weights"]
+            if not (isinstance(v, list) and len(v) == 2 and all(_is(x, float) for x in v)):
+                bad("direction_weights", "a list of 2 numbers (left to right, right to left)", v)
+            if all(reverse) or not any(reverse):
+                bad("member_reverse", "members of both directions (the config has direction_weights)", reverse)
         return
     sections = {"model": (fields(MODELS[config["type"]].Config), f"the {config['type']} model"),
                 "train": (fields(TrainConfig), "training")}
@@ -374,7 +385,8 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
             if not member.exists():
                 raise RunError(f"{rundir.path}: ensemble member {member.path} is gone")
             members.append(load_model(member, which, device))
-        return Ensemble(members, config["weights"]).to(device).eval()
+        reverse = config.get("member_reverse", [False] * len(members))
+        return build_mixture(members, reverse, config["weights"], config.get("direction_weights")).to(device).eval()
     model = config_model(rundir, config)
     if which == "best" and not f.exists():
         f = rundir.weights_file("last")
@@ -403,7 +415,7 @@ def run_data(config: dict, input: str | None = None, beside=None) -> Prepared:
     if input is None and prepared.sha256 != d["sha256"]:
         raise DataError(f"{path}: changed since the run was trained (its SHA-256 differs), so the run's split "
                         "cannot be rebuilt from it; pass -i FILE to use a file knowingly")
-    return prepared
+    return replace(prepared, data=prepared.data.reversed()) if d.get("reverse") else prepared
 
 
 class Run:
@@ -432,6 +444,17 @@ class Run:
     @property
     def max_len(self) -> int:
         return self.config["data"]["max_len"]
+
+    @property
+    def reverse(self) -> bool:
+        """Whether the model reads items right to left (`train --reverse`); its data is the items
+        turned around, and what it samples or scores is turned back."""
+        return bool(self.config["data"].get("reverse"))
+
+    @property
+    def two_way(self) -> bool:
+        """Whether this is an ensemble that mixes both reading directions (a TwoWay mixture)."""
+        return "direction_weights" in self.config
 
     @property
     def data(self) -> Dataset:
@@ -525,16 +548,24 @@ class Run:
         unknown = self.vocab.unknown_chars(words)
         if unknown:
             raise DataError(f"{input}: characters not in the model's vocabulary: {''.join(unknown[:20])!r}")
-        return {"input": evaluate(self.model, Split(words, *encode_words(words, self.vocab, d["max_len"])), self.device)}
+        split = Split(words, *encode_words(words, self.vocab, d["max_len"]))
+        return {"input": evaluate(self.model, reverse_split(split) if self.reverse else split, self.device)}
 
     def heldout_words(self) -> tuple[list[str], list[str]]:
         """(train items, val + test items) of the run's split, to mark samples new or seen."""
-        return self.data.train.words, self.data.val.words + self.data.test.words
+        words = [self.data.split(s).words for s in SPLITS]
+        if self.reverse:
+            words = [[w[::-1] for w in ws] for ws in words]
+        return words[0], words[1] + words[2]
 
     def sample(self, n: int = 20, marks: bool = True, **options) -> list[dict]:
         """n items from the model, each {"item", "novelty"}: new, train or val/test ('?' if the
         data file is gone). options: prefix, unique, seed, temperature, top_k, top_p."""
+        if self.reverse and options.get("prefix"):
+            raise UsageError(f"--prefix: {self.path} reads items right to left, so it cannot continue a prefix")
         items = sample_items(self.model, self.vocab, n, self.max_len, device=self.device, **options)
+        if self.reverse:
+            items = [w[::-1] for w in items]
         novel = ["?"] * len(items)
         if marks:
             with contextlib.suppress(DataError):
@@ -547,15 +578,23 @@ class Run:
         if c["type"] != "ensemble":
             raise UsageError(f"{self.path}: a {c['type']} run is not an ensemble")
         lines = [f"{'run':<32} {'type':<12} {'weight':>7} {'val':>8} {'test':>8}"]
-        for name, kind, w, v, t in zip(c["members"], c["member_types"], c["weights"], c["member_loss"]["val"],
-                                       c["member_loss"]["test"]):
-            lines.append(f"{name:<32} {kind:<12} {w:7.3f} {v:8.4f} {t:8.4f}")
-        lines.append(f"{'ensemble':<32} {'':<12} {sum(c['weights']):7.3f} {c['val']:8.4f} {c['test']:8.4f}")
+        reverse = c.get("member_reverse", [False] * len(c["members"]))
+        for name, kind, w, v, t, r in zip(c["members"], c["member_types"], c["weights"], c["member_loss"]["val"],
+                                          c["member_loss"]["test"], reverse):
+            lines.append(f"{name:<32} {kind + (' (rtl)' if r else ''):<12} {w:7.3f} {v:8.4f} {t:8.4f}")
+        if "direction_weights" in c:              # the two directions' mixtures, then the mixture of the two
+            for d, name in enumerate(("left to right", "right to left")):
+                lines.append(f"{name:<32} {'':<12} {c['direction_weights'][d]:7.3f} {c['direction_loss']['val'][d]:8.4f} "
+                             f"{c['direction_loss']['test'][d]:8.4f}")
+        lines.append(f"{'ensemble':<32} {'':<12} {1.0:7.3f} {c['val']:8.4f} {c['test']:8.4f}")
         return "\n".join(lines)
 
     def score(self, items: list[str]) -> list[dict]:
         """Each item's NLL: {"item", "nll" (nats), "nll_per_char", "chars"}."""
-        return score_items(self.model, self.vocab, items, self.max_len, self.device)
+        if not self.reverse:
+            return score_items(self.model, self.vocab, items, self.max_len, self.device)
+        scored = score_items(self.model, self.vocab, [w[::-1] for w in items], self.max_len, self.device)
+        return [{**r, "item": w} for r, w in zip(scored, items)]
 
 
 def set_threads(n: int) -> None:
@@ -594,11 +633,12 @@ def _check_new(path, force: bool) -> RunDir:
 
 def create_run(path, input=None, *, type: str | None = None, preset: str | None = None, recipe: str | None = None,
                encoding: str = "utf-8", max_len: int = 256, dedupe: bool = False, split_seed: int = 42,
-               max_bytes: int = MAX_BYTES, force: bool = False, device="auto", **options) -> Run:
+               max_bytes: int = MAX_BYTES, reverse: bool = False, force: bool = False, device="auto", **options) -> Run:
     """A new run in `path`, ready to train: every option checked, the data read and split, the
     model built (after a check that it and its training fit in memory). Nothing is written until
     run.train() (with force, the old run is removed then).
     options: any model option of the type (n_embd=...) or TrainConfig field (max_steps=...).
+    reverse: the model reads every item right to left (the split is the same items).
     Under torchrun every process calls it; rank 0 alone checks and writes the directory."""
     device = distributed.launch(resolve_device(device))
     if distributed.is_writer():
@@ -606,7 +646,7 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
     resolved = presets.resolve(type, preset, recipe, **options)
     prepared = cache.prepare(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes, dedupe=dedupe,
                              split_seed=split_seed, cache=cache.cache_dir(path), min_items=10)
-    data = prepared.data
+    data = prepared.data.reversed() if reverse else prepared.data
     check_memory(resolved.type, resolved.model, resolved.train, data)
     torch.manual_seed(resolved.train.seed)                     # the seed sets the initial weights too
     model = build_model(resolved.type, data.vocab.size, data.max_len + 1, **resolved.model)
@@ -615,7 +655,7 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
         "type": resolved.type, "preset": resolved.preset, "recipe": resolved.recipe,
         "model": asdict(model.config),
         "data": {"input": prepared.path, "sha256": prepared.sha256, "encoding": encoding, "max_len_limit": max_len,
-                 "max_bytes": max_bytes, "dedupe": dedupe,
+                 "max_bytes": max_bytes, "dedupe": dedupe, "reverse": bool(reverse),
                  "dedupe_dropped": prepared.dropped, "split_seed": split_seed, "vocab": data.vocab.chars,
                  "max_len": data.max_len, "items": {s: len(data.split(s)) for s in SPLITS},
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},
@@ -782,6 +822,9 @@ def fresh_model(type: str | None = None, preset: str | None = None, input=None, 
 def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: bool = False, device="auto") -> Run:
     """Mix several runs trained on the same data into an ensemble directory that evaluates,
     samples and scores like any run. The weights are fitted on val by EM (never on test), or equal.
+    Runs of one reading direction mix their next-character distributions; when some read right to
+    left (`train --reverse`) and some left to right, each direction is mixed so, and the two
+    mixtures are mixed over whole items (a TwoWay mixture, its two weights fitted on val's items).
     The returned run's config holds each member's and the mixture's val and test loss."""
     if mix not in ("fit", "equal"):
         raise UsageError(f"--mix must be fit or equal, got {mix!r}")
@@ -793,27 +836,35 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
     if any(m.path.resolve() == rundir.path.resolve() for m in members):
         raise UsageError(f"{rundir.path}: the ensemble cannot be one of its own members")
     configs = [m.read_config() for m in members]
-    for config, name in zip(configs[1:], runs[1:]):
+    for config, name in zip(configs, runs):
         for k in ("vocab", "max_len", "split_seed", "sha256", "dedupe"):
             if config["data"].get(k) != configs[0]["data"].get(k):
                 raise DataError(f"{name}: its data differs from {runs[0]}'s ({k}); ensemble members must be "
                                 "trained on the same file with the same split")
+        if "direction_weights" in config:
+            raise UsageError(f"{name}: mixes both reading directions already; use its members instead")
+    reverse = [bool(c["data"].get("reverse")) for c in configs]
     models = [load_model(m, weights, device, c) for m, c in zip(members, configs)]
-    data = Run(members[0].path, configs[0]).data
-    nll = {s: torch.stack([token_nll(m, data.split(s), device) for m in models]) for s in ("val", "test")}  # (M, N)
-    w = fit_weights(nll["val"]) if mix == "fit" else torch.full((len(models),), 1.0 / len(models))
-    mixture = Ensemble(models, w.tolist())
+    forward = {**configs[0]["data"], "reverse": False}                          # the items as they are in the file
+    data = Run(members[0].path, {**configs[0], "data": forward}).data
+    nll = {s: [token_nll(m, reverse_split(data.split(s)) if r else data.split(s), device) for m, r in zip(models, reverse)]
+           for s in ("val", "test")}                                            # each member reads its own way
+    w, v = fit_mixture(nll["val"], reverse, data.val.lengths, equal=mix == "equal")
+    mixture = build_mixture(models, reverse, w, v)
+    loss = {s: mixture_loss(nll[s], reverse, data.split(s).lengths, w, v) for s in nll}
     config = {"type": "ensemble", "members": [os.path.relpath(m.path.resolve(), rundir.path.resolve()) for m in members],
-              "member_types": [c["type"] for c in configs], "weights": mixture.weights, "mix": mix,
-              "member_loss": {s: v.mean(1).tolist() for s, v in nll.items()},
-              "data": configs[0]["data"], "model": {},
-              **{s: mixture_nll(v, w).mean().item() for s, v in nll.items()}}
+              "member_types": [c["type"] for c in configs], "member_reverse": reverse, "weights": w, "mix": mix,
+              "member_loss": {s: [x.mean().item() for x in xs] for s, xs in nll.items()},
+              "data": {**forward, "reverse": v is None and reverse[0]}, "model": {},
+              **{s: x for s, (x, _) in loss.items()}}
+    if v is not None:
+        config.update({"direction_weights": v, "direction_loss": {s: d for s, (_, d) in loss.items()}})
     with rundir.lock():                            # a writer, like train: never while another writes here
         _check_new(path, force)                    # checked again under the lock: nobody took it meanwhile
         if force:
             rundir.clear()
         rundir.write_config(config)
-    return Run(path, config, mixture.eval(), device, data=data)
+    return Run(path, config, mixture.eval(), device, data=data.reversed() if config["data"]["reverse"] else data)
 
 
 def _train_member(path: str, options: dict, input, device: str, threads: int, log_file: str) -> None:
@@ -841,7 +892,7 @@ def best(path, input=None, jobs: int | None = None, device="auto", force: bool =
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     for name, options in members.items():         # every member's options checked before any trains
         try:
-            presets.resolve(**{("preset_name" if k == "preset" else k): v for k, v in options.items()})
+            presets.resolve(**{("preset_name" if k == "preset" else k): v for k, v in options.items() if k != "reverse"})
         except UsageError as e:
             raise UsageError(f"best: {name}: {e}") from None
     threads = max(1, (os.cpu_count() or 1) // jobs)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from .data import BOUNDARY, Vocab, encode_words
 from .errors import RunError, UsageError
+from .models.ensemble import TwoWay
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
@@ -173,21 +174,37 @@ def sample_items(model, vocab: Vocab, n: int, max_len: int, prefix: str = "", un
         raise UsageError(f"--prefix {prefix!r}: character {unknown[0]!r} is not in the model's vocabulary")
     if len(prefix) >= max_len:
         raise UsageError(f"--prefix is {len(prefix)} characters; the model's items are at most {max_len}")
+    if prefix and isinstance(model, TwoWay):
+        raise UsageError("--prefix: this mixture reads items in both directions, so it cannot continue a prefix; "
+                         "sample from its left-to-right members instead")
     batch_size = batch_size or default_batch_size(max_len)
     prefix_ids = vocab.encode(prefix) if prefix else []
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     items, seen = [], set()
     for _ in range(50 if unique else 1_000_000):
         want = min(batch_size, n - len(items)) if not unique else min(batch_size, 2 * (n - len(items)) + 8)
-        ids = generate(model, want, max_len, prefix_ids, generator=generator, device=device, **options)
-        for row in ids.tolist():
-            item = vocab.decode(row[:row.index(BOUNDARY)] if BOUNDARY in row else row)
+        for item in _draw(model, vocab, want, max_len, prefix_ids, generator, device, **options):
             if unique and item in seen:
                 continue
             seen.add(item)
             items.append(item)
             if len(items) == n:
                 return items
+    return items
+
+
+def _draw(model, vocab: Vocab, n: int, max_len: int, prefix_ids: list[int], generator, device, **options) -> list[str]:
+    """n items as strings; a TwoWay mixture's right-to-left ones turned around."""
+    if not isinstance(model, TwoWay):
+        ids = generate(model, n, max_len, prefix_ids, generator=generator, device=device, **options)
+        return [vocab.decode(row[:row.index(BOUNDARY)] if BOUNDARY in row else row) for row in ids.tolist()]
+    rtl = torch.rand(n, generator=generator, dtype=torch.float64) < model.weights[1]     # (n,) each item's direction
+    items = [""] * n
+    for part, rows, turn in ((model.ltr, (~rtl).nonzero().squeeze(1), False), (model.rtl, rtl.nonzero().squeeze(1), True)):
+        if len(rows):
+            drawn = _draw(part, vocab, len(rows), max_len, [], generator, device, **options)
+            for r, w in zip(rows.tolist(), drawn):
+                items[r] = w[::-1] if turn else w
     return items
 
 
@@ -211,11 +228,19 @@ def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu
         if not w:
             raise UsageError("an item to score is empty")
     model.eval()
+    totals = _item_totals(model, vocab, items, max_len, device)                    # (N,)
+    return [{"item": w, "nll": t, "nll_per_char": t / (len(w) + 1), "chars": len(w) + 1}
+            for w, t in zip(items, totals.tolist())]
+
+
+def _item_totals(model, vocab: Vocab, items: list[str], max_len: int, device) -> torch.Tensor:
+    """(N,) each item's NLL in nats, the end included; a TwoWay mixture mixes both directions'."""
+    if isinstance(model, TwoWay):
+        both = torch.stack([_item_totals(model.ltr, vocab, items, max_len, device),
+                            _item_totals(model.rtl, vocab, [w[::-1] for w in items], max_len, device)])   # (2, N)
+        return -torch.logsumexp(-both + model.log_v.cpu()[:, None], dim=0)
     X, Y = encode_words(items, vocab, max_len)                                     # (N, T)
     logits, _ = model(X.to(device).long())                                         # (N, T, V)
     y = Y.to(device).long()
     nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction="none")
-    nll = nll.view_as(y).double().cpu()                                            # (N, T), 0 where no target
-    totals = nll.sum(1)
-    return [{"item": w, "nll": t, "nll_per_char": t / (len(w) + 1), "chars": len(w) + 1}
-            for w, t in zip(items, totals.tolist())]
+    return nll.view_as(y).double().cpu().sum(1)                                    # (N,)

@@ -67,6 +67,41 @@ class Ensemble(SequenceModel):
         return [m.select_rows(s, rows) for m, s in zip(self.members, state)]
 
 
+class TwoWay(nn.Module):
+    """A mixture over whole items of a model that reads them left to right and one that reads them
+    right to left (each may itself be an Ensemble):
+
+        p(x) = v_ltr p_ltr(x1..xn) + v_rtl p_rtl(xn..x1)
+
+    Both give every item an exact probability, but they factor it in opposite orders, so their
+    mistakes differ far more than two models of one direction do, and the mixture gains more.
+    Forward-backward combinations are an old trick of speech recognition and translation
+    (rescoring n-best lists with a right-to-left model, e.g. Liu et al. 2016, "Agreement on
+    target-bidirectional neural machine translation"); here it is a proper mixture, so it samples
+    (pick a direction, then draw from it) and scores items exactly. It has no next-character
+    distribution: p_rtl gives none to a prefix, so there is no `forward` or `step`. The weights v
+    are fitted on the items of the validation split by EM (`fit_weights`)."""
+
+    def __init__(self, ltr: nn.Module, rtl: nn.Module, weights: list[float]):
+        super().__init__()
+        if ltr.config.vocab_size != rtl.config.vocab_size:
+            raise UsageError("the two directions of a mixture must share a vocabulary")
+        self.ltr, self.rtl = ltr, rtl
+        self.config = EnsembleConfig(ltr.config.vocab_size, ltr.config.seq_len)
+        w = torch.tensor(weights, dtype=torch.float64)
+        if len(w) != 2 or (w < 0).any() or w.sum() <= 0:
+            raise UsageError(f"the two directions' weights must be 2 non-negative numbers, got {weights}")
+        self.register_buffer("log_v", (w / w.sum()).log())                       # (2,)
+
+    @property
+    def weights(self) -> list[float]:
+        return self.log_v.exp().tolist()
+
+    def forward(self, idx, targets=None):
+        raise UsageError("a mixture of both reading directions gives whole items a probability, not the next "
+                         "character: score or sample items instead")
+
+
 def fit_weights(member_nll: torch.Tensor, iters: int = 200) -> torch.Tensor:
     """EM for the mixture weights, given each member's per-target NLL on held-out text
     (M, N). Each iteration cannot lower the held-out likelihood. Returns (M,) weights."""
@@ -84,3 +119,56 @@ def mixture_nll(member_nll: torch.Tensor, weights: torch.Tensor) -> torch.Tensor
     """Per-target NLL of the mixture, from each member's per-target NLL (M, N) and weights (M,)."""
     log_w = weights.double().log()[:, None]                                      # (M, 1)
     return -torch.logsumexp(-member_nll.double() + log_w, dim=0)                 # (N,)
+
+
+def item_sums(nll: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(N,) each item's NLL from the per-target NLL (targets,) of items with `lengths` targets each."""
+    rows = torch.repeat_interleave(torch.arange(len(lengths)), lengths)            # (targets,) each one's item
+    return torch.zeros(len(lengths), dtype=torch.float64).index_add_(0, rows, nll.double())
+
+
+def directions(reverse: list[bool]) -> list[list[int]]:
+    """The members of each reading direction that has any: left to right first."""
+    return [g for g in ([i for i, r in enumerate(reverse) if r == d] for d in (False, True)) if g]
+
+
+def fit_mixture(val_nll: list[torch.Tensor], reverse: list[bool], lengths: torch.Tensor,
+                equal: bool = False) -> tuple[list[float], list[float] | None]:
+    """The weights of a mixture of members, from each one's per-target NLL on val (read its own way;
+    the items in one order, `lengths` targets each): the members' weights within each direction
+    (fitted on val's characters; each direction's sum to 1), and when both directions are there
+    the two directions' weights (fitted on val's whole items), else None. equal: no fitting."""
+    w = [0.0] * len(val_nll)
+    for g in directions(reverse):
+        gw = torch.full((len(g),), 1.0 / len(g)) if equal else fit_weights(torch.stack([val_nll[i] for i in g]))
+        for i, x in zip(g, gw.tolist()):
+            w[i] = x
+    if len(directions(reverse)) == 1:
+        return w, None
+    items = _direction_items(val_nll, reverse, lengths, w)                         # (2, N)
+    return w, (torch.full((2,), 0.5) if equal else fit_weights(items)).tolist()
+
+
+def _direction_items(nll, reverse, lengths, weights) -> torch.Tensor:
+    """(directions, N) each direction's mixture's NLL of each item."""
+    return torch.stack([item_sums(mixture_nll(torch.stack([nll[i] for i in g]), torch.tensor([weights[i] for i in g])), lengths)
+                        for g in directions(reverse)])
+
+
+def mixture_loss(nll: list[torch.Tensor], reverse: list[bool], lengths: torch.Tensor, weights: list[float],
+                 direction_weights: list[float] | None) -> tuple[float, list[float] | None]:
+    """The mixture's mean NLL per target over a split (the one metric), from each member's per-target
+    NLL there, and with both directions each direction's own (else None)."""
+    items = _direction_items(nll, reverse, lengths, weights)                       # (D, N)
+    targets = int(lengths.sum())
+    if direction_weights is None:
+        return items[0].sum().item() / targets, None
+    mixed = mixture_nll(items, torch.tensor(direction_weights))
+    return mixed.sum().item() / targets, (items.sum(1) / targets).tolist()
+
+
+def build_mixture(models: list[nn.Module], reverse: list[bool], weights: list[float],
+                  direction_weights: list[float] | None) -> nn.Module:
+    """An Ensemble of one direction's members, or the TwoWay mixture of both directions' Ensembles."""
+    parts = [Ensemble([models[i] for i in g], [weights[i] for i in g]) for g in directions(reverse)]
+    return parts[0] if direction_weights is None else TwoWay(*parts, direction_weights)

@@ -1,0 +1,169 @@
+"""Reading items right to left (`train --reverse`) and mixing both directions over whole items:
+the reversed split against encoding the reversed words, a reversed run against a run trained on the
+reversed file, the TwoWay mixture's scores against its two directions' own, and its samples
+against its probabilities."""
+
+import json
+import math
+from collections import Counter
+
+import pytest
+import torch
+
+import makemore as mm
+from makemore.data import build_dataset, encode_words, reverse_split
+from makemore.explore import FieldError, next_distribution, surprise
+from test_cli import run
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+LSTM = dict(type="lstm", n_embd=8, n_hidden=16, max_steps=40, eval_interval=20, batch_size=32)
+
+
+def test_reverse_split_is_the_reversed_words_encoded(names):
+    data = build_dataset(names[:500])
+    for s in ("train", "val", "test"):
+        split = data.split(s)
+        rev = reverse_split(split)
+        X, Y = encode_words([w[::-1] for w in split.words], data.vocab, data.max_len)
+        assert torch.equal(rev.X, X) and torch.equal(rev.Y, Y) and torch.equal(rev.lengths, split.lengths)
+        assert rev.words == [w[::-1] for w in split.words]
+        back = reverse_split(rev)
+        assert torch.equal(back.X, split.X) and torch.equal(back.Y, split.Y)
+
+
+def test_a_reversed_run_is_a_run_on_the_reversed_file(tmp_path, small_file):
+    """Same split (it depends on the count of items alone), same batches, so the same weights."""
+    words = small_file.read_text().split()
+    flipped = tmp_path / "flipped.txt"
+    flipped.write_text("\n".join(w[::-1] for w in words) + "\n")
+    a = mm.create_run(tmp_path / "a", str(small_file), reverse=True, **LSTM)
+    a.train(progress=False)
+    b = mm.create_run(tmp_path / "b", str(flipped), **LSTM)
+    b.train(progress=False)
+    for k, v in b.model.state_dict().items():
+        assert torch.equal(a.model.state_dict()[k], v), k
+    a = mm.load_run(tmp_path / "a")
+    assert a.reverse and a.config["data"]["reverse"] is True
+    assert a.evaluate() == pytest.approx(mm.load_run(tmp_path / "b").evaluate(), abs=1e-9)
+    # items go in and come out the right way round
+    item = words[3]
+    assert a.score([item])[0]["nll"] == pytest.approx(b.score([item[::-1]])[0]["nll"], abs=1e-9)
+    assert a.score([item])[0]["item"] == item
+    drawn = [s["item"] for s in a.sample(20, seed=5, marks=False)]
+    assert drawn == [s["item"][::-1] for s in b.sample(20, seed=5, marks=False)]
+    train, held = a.heldout_words()
+    assert set(train) | set(held) == set(words)
+    with pytest.raises(mm.UsageError, match="right to left"):
+        a.sample(3, prefix="a")
+    # the explorer: a character's surprise given the ones after it; no next-character distribution
+    s = surprise(a, item)
+    assert [x["char"] for x in s["surprise"][:-1]] == list(item) and s["surprise"][-1]["end"]
+    assert sum(x["nll"] for x in s["surprise"]) == pytest.approx(a.score([item])[0]["nll"], abs=1e-4)
+    assert s["surprise"][0]["nll"] == pytest.approx(surprise(b, item[::-1])["surprise"][len(item) - 1]["nll"], abs=1e-6)
+    with pytest.raises(FieldError, match="right to left"):
+        next_distribution(a, "a")
+
+
+@pytest.fixture
+def both_ways(tmp_path, small_file):
+    for name, reverse, seed in (("f", False, 1), ("f2", False, 2), ("b", True, 3)):
+        mm.create_run(tmp_path / name, str(small_file), reverse=reverse, seed=seed, **LSTM).train(progress=False)
+    mm.create_run(tmp_path / "ng", str(small_file), reverse=True, type="ngram", n=3).train(progress=False)
+    ens = mm.ensemble(tmp_path / "mix", [str(tmp_path / n) for n in ("f", "b", "f2", "ng")])
+    return tmp_path, ens
+
+
+def test_two_way_mixture_scores_items_by_both_directions(both_ways):
+    root, ens = both_ways
+    c = ens.config
+    assert c["member_reverse"] == [False, True, False, True] and isinstance(ens.model, mm.TwoWay)
+    w, v = c["weights"], c["direction_weights"]
+    assert w[0] + w[2] == pytest.approx(1) and w[1] + w[3] == pytest.approx(1) and sum(v) == pytest.approx(1)
+    # the reference: each member's surprise at each character (its own full forward, in the item's
+    # order), mixed by hand per character within a direction, then over whole items across the two
+    runs = [mm.load_run(root / n) for n in ("f", "b", "f2", "ng")]
+    for s in ("val", "test"):
+        items = ens.data.split(s).words
+        p = [[torch.tensor([x["p"] for x in surprise(m, item)["surprise"]], dtype=torch.float64) for item in items]
+             for m in runs]                                                     # [member][item] (chars + 1,)
+        ltr = torch.stack([(w[0] * a + w[2] * c).log().sum() for a, c in zip(p[0], p[2])]).exp()    # (N,)
+        rtl = torch.stack([(w[1] * b + w[3] * d).log().sum() for b, d in zip(p[1], p[3])]).exp()
+        nll = -(v[0] * ltr + v[1] * rtl).log()
+        targets = sum(len(x) + 1 for x in items)
+        assert c[s] == pytest.approx(nll.sum().item() / targets, abs=1e-6)
+        assert c["direction_loss"][s][0] == pytest.approx(-ltr.log().sum().item() / targets, abs=1e-6)
+        assert mm.load_run(root / "mix").evaluate([s])[s] == pytest.approx(c[s], abs=1e-6)
+    assert c["val"] <= min(c["direction_loss"]["val"]) + 1e-9            # EM on val never does worse
+    item = items[0]
+    assert ens.score([item])[0]["nll"] == pytest.approx(nll[0].item(), abs=1e-6)
+    assert surprise(ens, item)["surprise"] == [] and surprise(ens, item)["nll"] == pytest.approx(nll[0].item(), abs=1e-6)
+    with pytest.raises(FieldError, match="both reading directions"):
+        next_distribution(ens, "")
+
+
+def test_two_way_samples_follow_its_probabilities(both_ways):
+    """The items drawn from the mixture come as often as the mixture's probability of them says."""
+    root, _ = both_ways
+    ens = mm.load_run(root / "mix")
+    n = 20_000
+    drawn = Counter(s["item"] for s in ens.sample(n, seed=0, marks=False))
+    assert [s["item"] for s in ens.sample(50, seed=0, marks=False)] == \
+        [s["item"] for s in ens.sample(50, seed=0, marks=False)]            # a seed gives the same items
+    common = [w for w, _ in drawn.most_common(15)]
+    p = [math.exp(-r["nll"]) for r in ens.score(common)]
+    for w, q in zip(common, p):
+        sd = math.sqrt(n * q * (1 - q))
+        assert abs(drawn[w] - n * q) < 5 * sd + 2, (w, drawn[w], n * q)
+    with pytest.raises(mm.UsageError, match="both directions"):
+        ens.sample(3, prefix="a")
+
+
+def test_the_commands_with_both_directions(both_ways, capsys):
+    root, _ = both_ways
+    code, out, err = run(capsys, "ensemble", "-o", root / "mix2", root / "f", root / "b")
+    assert code == 0, err
+    assert "lstm (rtl)" in out and "right to left" in out and "left to right" in out
+    code, out, _ = run(capsys, "sample", "-o", root / "mix2", "-n", 5, "--seed", 1, "--json")
+    assert code == 0 and len(json.loads(out)) == 5
+    code, out, _ = run(capsys, "score", "-o", root / "mix2", "emma", "--json")
+    assert code == 0 and json.loads(out)[0]["nll"] > 0
+    for argv, why in ((("sample", "-o", root / "mix2", "--prefix", "em"), "both directions"),
+                      (("distill", root / "mix2", "-o", root / "student"), "left to right"),
+                      (("distill", root / "b", "-o", root / "student"), "right to left"),
+                      (("ensemble", "-o", root / "mix3", root / "mix2", root / "f"), "both reading directions already")):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and why in err and len(err.strip().splitlines()) == 1, err
+    assert not (root / "student").exists() and not (root / "mix3").exists()
+    # an all right-to-left ensemble is itself a right-to-left run
+    code, _, err = run(capsys, "ensemble", "-o", root / "rtl", root / "b", root / "ng")
+    assert code == 0, err
+    rtl = mm.load_run(root / "rtl")
+    assert rtl.reverse and not rtl.two_way and isinstance(rtl.model, mm.Ensemble)
+    assert rtl.evaluate(["val"])["val"] == pytest.approx(rtl.config["val"], abs=1e-6)
+
+
+def test_a_broken_two_way_config_is_refused(both_ways, capsys):
+    root, _ = both_ways
+    f = root / "mix" / "config.json"
+    good = json.loads(f.read_text())
+    for key, bad in (("direction_weights", [1.0]), ("direction_weights", "half"), ("member_reverse", [True] * 4),
+                     ("member_reverse", [0, 1, 0, 1])):
+        f.write_text(json.dumps({**good, key: bad}))
+        code, _, err = run(capsys, "eval", "-o", root / "mix")
+        assert code == 2 and key in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_best_trains_both_directions(tmp_path, small_file, capsys, monkeypatch):
+    from makemore import presets
+    monkeypatch.setattr(presets, "BEST", {"ngram": dict(type="ngram", n=3),
+                                          "ngram-rtl": dict(type="ngram", n=3, reverse=True)})
+    code, out, err = run(capsys, "best", "-o", tmp_path / "best", "-i", small_file, "--jobs", 2)
+    assert code == 0, err
+    cfg = json.loads((tmp_path / "best" / "config.json").read_text())
+    assert cfg["member_reverse"] == [False, True] and len(cfg["direction_weights"]) == 2
+    assert json.loads((tmp_path / "best" / "members" / "ngram-rtl" / "config.json").read_text())["data"]["reverse"]
+    assert cfg["val"] <= min(cfg["member_loss"]["val"]) + 1e-9
+    monkeypatch.setattr(presets, "BEST", {"bad": dict(type="ngram", reverse=True, n_head=2)})
+    code, _, err = run(capsys, "best", "-o", tmp_path / "b2", "-i", small_file)
+    assert code == 2 and "best: bad:" in err

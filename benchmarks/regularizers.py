@@ -93,14 +93,22 @@ def train_lever(runs: Path, name: str) -> dict:
             "machine": machine().rsplit(",", 1)[0], **extra}
 
 
+def final_teacher(runs: Path, fresh: bool = False):
+    """The timed run's teacher: `makemore best` of FINAL_TEACHER in runs/final-teacher (trained
+    again when fresh, or when it is not there yet)."""
+    import makemore as mm
+    from makemore.runs import is_run
+    if not fresh and is_run(runs / "final-teacher"):
+        return mm.load_run(runs / "final-teacher")
+    return mm.best(runs / "final-teacher", members=FINAL_TEACHER, device="cpu", force=True)
+
+
 def teacher(runs: Path, members: list[str]):
     """The mixture of these levers' runs (and a Kneser-Ney 6-gram, counted here), weights fitted on val."""
     import makemore as mm
     from makemore.runs import is_run
-    if members == "final":                          # the timed run's teacher (`makemore best` of FINAL_TEACHER)
-        if is_run(runs / "final-teacher"):
-            return mm.load_run(runs / "final-teacher")
-        return mm.best(runs / "final-teacher", members=FINAL_TEACHER, device="cpu", force=True)
+    if members == "final":
+        return final_teacher(runs)
     if "ngram6" in members and not is_run(runs / "ngram6"):
         mm.create_run(runs / "ngram6", type="ngram", n=6, device="cpu").train(progress=False)
     if is_run(runs / "teacher"):                    # mixed already, of these members: as it is
@@ -117,7 +125,7 @@ def timed(runs: Path) -> dict:
     import makemore as mm
     from makemore.distill import distill
     t0 = time.perf_counter()
-    mix = mm.best(runs / "final-teacher", members=FINAL_TEACHER, device="cpu", force=True)
+    mix = final_teacher(runs, fresh=True)
     t_teacher = time.perf_counter() - t0
     torch.set_num_threads(os.cpu_count() or 1)
     run = distill(runs / "final", mix.path, force=True, device="cpu", progress=False, **FINAL_STUDENT)

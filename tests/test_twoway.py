@@ -32,6 +32,41 @@ def test_reverse_split_is_the_reversed_words_encoded(names):
         assert torch.equal(back.X, split.X) and torch.equal(back.Y, split.Y)
 
 
+def test_em_fits_both_directions_together():
+    """fit_mixture's weights against a direct optimizer (Adam on softmax parameters) of the same
+    likelihood; and they beat fitting each direction alone, then the two."""
+    from makemore.models.ensemble import fit_weights, item_sums, mixture_loss, fit_mixture
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.randint(2, 8, (300,), generator=g)
+    n = int(lengths.sum())
+    nll = [torch.rand(n, generator=g, dtype=torch.float64) * 4 + k * 0.1 for k in range(5)]    # 5 members' (targets,)
+    reverse = [False, True, False, True, True]
+    w, v = fit_mixture(nll, reverse, lengths, iters=500)
+    fitted = mixture_loss(nll, reverse, lengths, w, v)[0]
+
+    a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
+    c = torch.zeros(2, requires_grad=True)                                          # the directions
+    opt = torch.optim.Adam([a, b, c], lr=0.05)
+    lp = lambda ix: -torch.stack([nll[i] for i in ix])                               # (M, targets)
+    for _ in range(1500):
+        ltr = item_sums(torch.logsumexp(lp([0, 2]) + a.log_softmax(0).double()[:, None], 0), lengths)
+        rtl = item_sums(torch.logsumexp(lp([1, 3, 4]) + b.log_softmax(0).double()[:, None], 0), lengths)
+        loss = -torch.logsumexp(torch.stack([ltr, rtl]) + c.log_softmax(0).double()[:, None], 0).sum() / n
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert fitted == pytest.approx(loss.item(), abs=1e-5)
+    assert w[0] + w[2] == pytest.approx(1) and w[1] + w[3] + w[4] == pytest.approx(1) and sum(v) == pytest.approx(1)
+    staged = [0.0] * 5                                                              # each direction alone, then the two
+    for ix in ([0, 2], [1, 3, 4]):
+        for i, x in zip(ix, fit_weights(torch.stack([nll[i] for i in ix])).tolist()):
+            staged[i] = x
+    items = torch.stack([item_sums(mixture_loss_items, lengths) for mixture_loss_items in
+                         (-torch.logsumexp(lp(ix) + torch.tensor([staged[i] for i in ix]).log().double()[:, None], 0)
+                          for ix in ([0, 2], [1, 3, 4]))])
+    assert fitted <= mixture_loss(nll, reverse, lengths, staged, fit_weights(items).tolist())[0] + 1e-12
+
+
 def test_a_reversed_run_is_a_run_on_the_reversed_file(tmp_path, small_file):
     """Same split (it depends on the count of items alone), same batches, so the same weights."""
     words = small_file.read_text().split()
@@ -129,12 +164,21 @@ def test_the_commands_with_both_directions(both_ways, capsys):
     code, out, _ = run(capsys, "score", "-o", root / "mix2", "emma", "--json")
     assert code == 0 and json.loads(out)[0]["nll"] > 0
     for argv, why in ((("sample", "-o", root / "mix2", "--prefix", "em"), "both directions"),
-                      (("distill", root / "mix2", "-o", root / "student"), "left to right"),
                       (("distill", root / "b", "-o", root / "student"), "right to left"),
                       (("ensemble", "-o", root / "mix3", root / "mix2", root / "f"), "both reading directions already")):
         code, _, err = run(capsys, *argv)
         assert code == 2 and why in err and len(err.strip().splitlines()) == 1, err
     assert not (root / "student").exists() and not (root / "mix3").exists()
+    # a mixture of both directions teaches with its left-to-right half (here the one run f)
+    code, _, err = run(capsys, "distill", root / "mix2", "-o", root / "student", "--n-embd", 8, "--n-hidden", 16,
+                       "--max-steps", 4, "--eval-interval", 2, "--no-progress")
+    assert code == 0 and "left-to-right members" in err, err
+    from safetensors.torch import load_file
+    from makemore.distill import teacher_probs
+    stored = next(iter(load_file(next((root / "student").glob("teacher-*.safetensors"))).values())).float()
+    f = mm.load_run(root / "f")
+    want = teacher_probs(f.model, f.data.train)
+    assert stored.shape == want.shape and (stored - want).abs().max() < 1e-3
     # an all right-to-left ensemble is itself a right-to-left run
     code, _, err = run(capsys, "ensemble", "-o", root / "rtl", root / "b", root / "ng")
     assert code == 0, err

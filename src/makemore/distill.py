@@ -1,7 +1,9 @@
 """Distillation (`makemore distill`): a student trained on a teacher's next-character distributions.
 
 The teacher is any run directory, usually an ensemble (`makemore ensemble`, `makemore best`): a
-mixture predicts better than any one model, but samples at the cost of all its members. The
+mixture predicts better than any one model, but samples at the cost of all its members. Of a
+mixture of both reading directions (`makemore best`'s), the left-to-right half teaches: the other
+half gives no next-character distribution. The
 student is one model, trained on the same file and split, on the targets
 
     (1 - alpha) * one_hot(true character) + alpha * p_teacher(next character | prefix)
@@ -107,9 +109,13 @@ def student(path, teacher, *, alpha: float = 0.5, temperature: float = 1.0, forc
     if Path(path).resolve() == teacher.resolve():
         raise UsageError(f"{path}: the student cannot be written into its teacher's directory")
     t = load_run(teacher)
-    if t.two_way or t.reverse:
+    if t.reverse:
         raise UsageError(f"{teacher}: the teacher must read items left to right (it gives the student next-character "
-                         "distributions); this one " + ("mixes both directions" if t.two_way else "reads right to left"))
+                         "distributions); this one reads right to left")
+    teacher_model = t.model.ltr if t.two_way else t.model      # a mixture of both directions: its left-to-right half
+    if t.two_way:
+        print(f"{teacher} mixes both reading directions: the student learns from its left-to-right members' mixture",
+              file=sys.stderr)
     d = t.config["data"]
     digest = teacher_sha256(teacher)
     run = create_run(path, d["input"], type=type, preset=preset, recipe=recipe, encoding=d["encoding"],
@@ -129,7 +135,7 @@ def student(path, teacher, *, alpha: float = 0.5, temperature: float = 1.0, forc
                          f"more than the {free / 2**30:,.1f} GiB available")
     soft_file = (Path(path) / f"teacher-{digest[:16]}.safetensors").resolve()
     if not _holds(soft_file, train_split):
-        probs = teacher_probs(t.model.to(run.device), train_split, run.device)
+        probs = teacher_probs(teacher_model.to(run.device), train_split, run.device)
         soft_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = soft_file.with_name(f".{soft_file.name}.{os.getpid()}.part")      # whole, or not there at all
         SoftTargets.save(tmp, probs, train_split, {"teacher": str(teacher.resolve()), "teacher_sha256": digest})

@@ -107,7 +107,7 @@ AWD = {
 RECIPES = {"lecture": LECTURE, "part3": PART3, "awd": AWD}
 
 # Models that err differently mix best: the same models reading items right to left (reverse) err
-# most differently of all, so each direction gets a two-layer LSTM, an LSTM, a GRU and a 6-gram
+# most differently of all, so each direction gets a two-layer LSTM, two LSTMs, a GRU and a 6-gram
 # (mixed per character within a direction, then over whole items across the two); LSTMs of
 # different seeds average away each other's noise, the GRU errs a little differently, and the count
 # model remembers rare exact contexts. Longest first, so the parallel jobs finish together.
@@ -116,6 +116,8 @@ BEST = {
     "deep-rtl": dict(type="lstm", preset="deep", reverse=True),
     "lstm": dict(type="lstm"),
     "lstm-rtl": dict(type="lstm", reverse=True),
+    "lstm-seed2": dict(type="lstm", seed=2),
+    "lstm-seed2-rtl": dict(type="lstm", seed=2, reverse=True),
     "gru": dict(type="gru"),
     "gru-rtl": dict(type="gru", reverse=True),
     "ngram": dict(type="ngram", n=6),

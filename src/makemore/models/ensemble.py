@@ -133,20 +133,45 @@ def directions(reverse: list[bool]) -> list[list[int]]:
 
 
 def fit_mixture(val_nll: list[torch.Tensor], reverse: list[bool], lengths: torch.Tensor,
-                equal: bool = False) -> tuple[list[float], list[float] | None]:
+                equal: bool = False, iters: int = 200) -> tuple[list[float], list[float] | None]:
     """The weights of a mixture of members, from each one's per-target NLL on val (read its own way;
     the items in one order, `lengths` targets each): the members' weights within each direction
-    (fitted on val's characters; each direction's sum to 1), and when both directions are there
-    the two directions' weights (fitted on val's whole items), else None. equal: no fitting."""
+    (each direction's sum to 1), and when both directions are there the two directions' weights,
+    else None. equal: no fitting.
+
+    One direction: EM on val's characters (`fit_weights`). Both: each direction's weights are
+    started so, the two directions' on val's items, then all of them are fitted together by EM on
+    the whole mixture's likelihood of val (the direction of each item and the member behind each
+    of its characters are the hidden variables), which no iteration can lower."""
+    groups = directions(reverse)
     w = [0.0] * len(val_nll)
-    for g in directions(reverse):
+    for g in groups:
         gw = torch.full((len(g),), 1.0 / len(g)) if equal else fit_weights(torch.stack([val_nll[i] for i in g]))
         for i, x in zip(g, gw.tolist()):
             w[i] = x
-    if len(directions(reverse)) == 1:
+    if len(groups) == 1:
         return w, None
-    items = _direction_items(val_nll, reverse, lengths, w)                         # (2, N)
-    return w, (torch.full((2,), 0.5) if equal else fit_weights(items)).tolist()
+    if equal:
+        return w, [0.5, 0.5]
+    v = fit_weights(_direction_items(val_nll, reverse, lengths, w))                 # (2,)
+    rows = torch.repeat_interleave(torch.arange(len(lengths)), lengths)            # (targets,) each one's item
+    logp = [-torch.stack([val_nll[i] for i in g]).double() for g in groups]         # (M_d, targets) per direction
+    log_w = [torch.tensor([w[i] for i in g], dtype=torch.float64).clamp_min(1e-12).log()[:, None] for g in groups]
+    log_v = v.double().clamp_min(1e-12).log()[:, None]                             # (2, 1)
+    for _ in range(iters):
+        tok = [torch.logsumexp(lp + lw, dim=0) for lp, lw in zip(logp, log_w)]       # (targets,) per direction
+        items = torch.stack([torch.zeros(len(lengths), dtype=torch.float64).index_add_(0, rows, t) for t in tok])
+        joint = items + log_v                                                      # (2, N)
+        resp = (joint - torch.logsumexp(joint, dim=0, keepdim=True)).exp()         # (2, N) each item's direction
+        log_v = resp.mean(dim=1, keepdim=True).clamp_min(1e-12).log()
+        for d in range(2):
+            r = resp[d][rows]                                                      # (targets,)
+            member = (logp[d] + log_w[d] - tok[d]).exp()                           # (M_d, targets) each char's member
+            log_w[d] = ((member * r).sum(1, keepdim=True) / r.sum().clamp_min(1e-300)).clamp_min(1e-12).log()
+    for g, lw in zip(groups, log_w):
+        for i, x in zip(g, lw.exp().squeeze(1).tolist()):
+            w[i] = x
+    return w, log_v.exp().squeeze(1).tolist()
 
 
 def _direction_items(nll, reverse, lengths, weights) -> torch.Tensor:

@@ -104,8 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add(g, "input", "encoding")
     g.add_argument("--max-len", type=int, default=256, help="longest item allowed, in characters (default: 256)")
     g.add_argument("--dedupe", action="store_true", help="drop repeated items (first occurrence kept)")
-    g.add_argument("--reverse", action="store_true",
-                   help="learn to read and write each item right to left (same split; items sample and score the right way round)")
+    g.add_argument("--reverse", action="store_true", help="read and write each item right to left (the same split)")
     g.add_argument("--max-bytes", type=int, default=MAX_BYTES, help=f"largest input read (default: {MAX_BYTES:,})")
     g.add_argument("--split-seed", type=int, default=42, help="seed of the 80/10/10 shuffle (default: 42, the lectures')")
     add_config_options(t.add_argument_group("training (defaults depend on --type)"), fields(TrainConfig), set())

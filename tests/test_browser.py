@@ -237,3 +237,35 @@ def test_screenshots_were_saved(shots):
         assert rgb.shape == (height, width, 3)
         colours = len(np.unique((rgb[::4, ::4] * 255).astype(np.uint8).reshape(-1, 3), axis=0))
         assert rgb.std() > 0.03 and colours > 64, (p.name, rgb.std(), colours)   # text and figures, not a blank page
+
+
+def test_runs_that_do_not_read_left_to_right(tmp_path_factory, served, browser_page):
+    """A right-to-left run and a mixture of both directions, on a second server: the watch view
+    colours what it can and says why there are no bars, with no error."""
+    from makemore.runs import create_run, ensemble
+    from test_serve import SPECS
+    page, log = browser_page
+    before = len(log["errors"])
+    runs_dir = trained_runs(tmp_path_factory.mktemp("unused"))       # the served runs (trained once)
+    root = tmp_path_factory.mktemp("directions")
+    create_run(root / "rtl", runs_dir.parent / "names600.txt", seed=1, reverse=True, **SPECS["lstm"]).train(progress=False)
+    ensemble(root / "both", [runs_dir / "lstm", root / "rtl"])
+    server, thread = start_server(root)
+    page.route(f"{server.url}**", lambda route: route.continue_())   # this server too (page routes go first)
+    try:
+        for run, chips in (("rtl", 3), ("both", 0)):
+            open_view(page, server, "watch", run)
+            page.type("#watch-input", "em", delay=30)
+            page.wait_for_selector("#watch-no-next")
+            page.wait_for_function("() => document.querySelector('#watch-total').textContent.includes('nats in total')")
+            score = api(server, "score", run=run, items=["em"])["scores"][0]
+            assert f"{score['nll']:.2f}" in page.text_content("#watch-total")
+            assert len(chip_labels(page)) == chips
+            if chips:
+                assert [c[1] for c in chip_labels(page)] == [f"{s['nll']:.1f}" for s in score["surprise"]]
+            assert page.locator("#watch-bars .bar").count() == 0 and page.is_hidden("#error")
+            assert ("both directions" if run == "both" else "right to left") in page.text_content("#watch-no-next")
+    finally:
+        page.unroute(f"{server.url}**")
+        stop_server(server, thread)
+    assert not log["elsewhere"] and not log["errors"][before:]

@@ -396,7 +396,8 @@ def summary(run, name: str) -> dict:
     out = {"name": name, "type": run.type, "preset": config.get("preset"),
            "params": sum(p.numel() for p in run.model.parameters()),
            "vocab": [vocab.show(i) for i in range(vocab.size)], "max_len": run.max_len,
-           "final": curves(run)["final"], "views": views(run)}
+           "final": curves(run)["final"], "views": views(run),
+           "reads": "both" if run.two_way else "right to left" if run.reverse else "left to right"}
     if run.type == "ensemble":
         out["members"] = [{"run": m, "type": t, "weight": w}
                           for m, t, w in zip(config["members"], config["member_types"], config["weights"])]

@@ -340,10 +340,11 @@ async function renderWatch() {
   const text = input.value;
   const run = currentRun();
   const turn = ++watchTurn;
+  const onward = run.reads === "left to right";     // only then is there a next character to show
   try {
     const [next, complete, score] = await Promise.all([
-      api("next", {run: run.name, prefix: text}),
-      text.length < run.max_len ? api("complete", {run: run.name, prefix: text, beam: 5}) : null,
+      onward ? api("next", {run: run.name, prefix: text}) : null,
+      onward && text.length < run.max_len ? api("complete", {run: run.name, prefix: text, beam: 5}) : null,
       text ? api("score", {run: run.name, items: [text]}) : null,
     ]);
     if (turn !== watchTurn) return;
@@ -351,8 +352,12 @@ async function renderWatch() {
     showError(null);
     drawChips($("#watch-item"), score ? score.scores[0].surprise : []);
     drawTotal(score ? score.scores[0] : null);
-    drawBars(next);
-    drawCompletions(complete ? complete.completions : [], text);
+    if (onward) {
+      drawBars(next);
+      drawCompletions(complete ? complete.completions : [], text);
+    } else {
+      drawNoNext(run);
+    }
   } catch (e) {
     if (turn !== watchTurn) return;
     input.classList.add("invalid");
@@ -427,6 +432,18 @@ function typeChar(c) {
   input.value += c;
   input.focus();
   renderWatch();
+}
+
+/** A run that does not read left to right has no next-character distribution: say so instead. */
+function drawNoNext(run) {
+  const svg = $("#watch-bars");
+  svg.setAttribute("height", 0);
+  fill(svg);
+  fill($("#watch-next-sub"), "");
+  const why = run.reads === "both"
+    ? "This mixture reads items in both directions, so it scores whole items but has no next-character distribution."
+    : "This run reads items right to left (each character's surprise is given the characters after it), so it has no next-character distribution.";
+  fill($("#watch-complete"), h("li", {class: "muted", id: "watch-no-next"}, why));
 }
 
 function drawCompletions(list, prefix) {

@@ -45,9 +45,9 @@ from safetensors.torch import load_model as load_safetensors, save_model
 from . import cache, distributed, presets
 from .batches import Batches
 from .cache import Prepared
-from .data import MAX_BYTES, Dataset, Split, Vocab, build_dataset, encode_words, read_words, resolve_input
+from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, encode_words, read_words, resolve_input,
+                   reverse_split)
 from .errors import DataError, RunError, UsageError
-from .data import reverse_split
 from .evaluation import evaluate, token_nll
 from .files import UMASK, atomic_write, create_file, read_bounded
 from .models import MODELS, build_model, shape_model

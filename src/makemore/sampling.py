@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .data import BOUNDARY, Vocab, encode_words
 from .errors import RunError, UsageError
-from .models.ensemble import TwoWay
+from .models.ensemble import TwoWay, mixture_nll
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
@@ -238,7 +238,7 @@ def _item_totals(model, vocab: Vocab, items: list[str], max_len: int, device) ->
     if isinstance(model, TwoWay):
         both = torch.stack([_item_totals(model.ltr, vocab, items, max_len, device),
                             _item_totals(model.rtl, vocab, [w[::-1] for w in items], max_len, device)])   # (2, N)
-        return -torch.logsumexp(-both + model.log_v.cpu()[:, None], dim=0)
+        return mixture_nll(both, model.log_v.exp().cpu())
     X, Y = encode_words(items, vocab, max_len)                                     # (N, T)
     logits, _ = model(X.to(device).long())                                         # (N, T, V)
     y = Y.to(device).long()

@@ -31,12 +31,13 @@ def evaluate_members(run_dir: Path) -> dict:
     names = [Path(m).name for m in ens["members"]]
     reverse = ens.get("member_reverse", [False] * len(names))
     nll = {"val": [], "test": []}
+    ways = {s: (data.split(s), reverse_split(data.split(s))) for s in nll}      # as read left to right, right to left
     members = []
     for name, rel, r in zip(names, ens["members"], reverse):
         member = load_run(Path(run_dir) / rel)
         model = member.model
         for s in nll:                                                           # each member reads its own way
-            nll[s].append(token_nll(model, reverse_split(data.split(s)) if r else data.split(s)))
+            nll[s].append(token_nll(model, ways[s][r]))
         recs = [r for r in member.metrics if "elapsed" in r]
         members.append({"name": name, "type": member.type, "reverse": r, "params": sum(p.numel() for p in model.parameters()),
                         "val": nll["val"][-1].mean().item(), "test": nll["test"][-1].mean().item(),

@@ -847,8 +847,9 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
     models = [load_model(m, weights, device, c) for m, c in zip(members, configs)]
     forward = {**configs[0]["data"], "reverse": False}                          # the items as they are in the file
     data = Run(members[0].path, {**configs[0], "data": forward}).data
-    nll = {s: [token_nll(m, reverse_split(data.split(s)) if r else data.split(s), device) for m, r in zip(models, reverse)]
-           for s in ("val", "test")}                                            # each member reads its own way
+    ways = {s: (data.split(s), reverse_split(data.split(s)) if any(reverse) else None) for s in ("val", "test")}
+    nll = {s: [token_nll(m, split[r], device) for m, r in zip(models, reverse)]
+           for s, split in ways.items()}                                        # each member reads its own way
     w, v = fit_mixture(nll["val"], reverse, data.val.lengths, equal=mix == "equal")
     mixture = build_mixture(models, reverse, w, v)
     loss = {s: mixture_loss(nll[s], reverse, data.split(s).lengths, w, v) for s in nll}

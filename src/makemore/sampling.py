@@ -18,9 +18,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .data import BOUNDARY, Vocab, encode_words
+from .data import BOUNDARY, Split, Vocab, encode_words
 from .errors import RunError, UsageError
-from .models.ensemble import TwoWay, mixture_nll
+from .evaluation import item_nll
+from .models.ensemble import TwoWay
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
@@ -228,19 +229,7 @@ def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu
         if not w:
             raise UsageError("an item to score is empty")
     model.eval()
-    totals = _item_totals(model, vocab, items, max_len, device)                    # (N,)
+    X, Y = encode_words(items, vocab, max_len)                                     # (N, T)
+    totals = item_nll(model, Split(items, X, Y, vocab), device)                     # (N,) a TwoWay's: both directions
     return [{"item": w, "nll": t, "nll_per_char": t / (len(w) + 1), "chars": len(w) + 1}
             for w, t in zip(items, totals.tolist())]
-
-
-def _item_totals(model, vocab: Vocab, items: list[str], max_len: int, device) -> torch.Tensor:
-    """(N,) each item's NLL in nats, the end included; a TwoWay mixture mixes both directions'."""
-    if isinstance(model, TwoWay):
-        both = torch.stack([_item_totals(model.ltr, vocab, items, max_len, device),
-                            _item_totals(model.rtl, vocab, [w[::-1] for w in items], max_len, device)])   # (2, N)
-        return mixture_nll(both, model.log_v.exp().cpu())
-    X, Y = encode_words(items, vocab, max_len)                                     # (N, T)
-    logits, _ = model(X.to(device).long())                                         # (N, T, V)
-    y = Y.to(device).long()
-    nll = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=-1, reduction="none")
-    return nll.view_as(y).double().cpu().sum(1)                                    # (N,)

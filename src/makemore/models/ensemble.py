@@ -154,18 +154,16 @@ def fit_mixture(val_nll: list[torch.Tensor], reverse: list[bool], lengths: torch
     if equal:
         return w, [0.5, 0.5]
     v = fit_weights(_direction_items(val_nll, reverse, lengths, w))                 # (2,)
-    rows = torch.repeat_interleave(torch.arange(len(lengths)), lengths)            # (targets,) each one's item
     logp = [-torch.stack([val_nll[i] for i in g]).double() for g in groups]         # (M_d, targets) per direction
     log_w = [torch.tensor([w[i] for i in g], dtype=torch.float64).clamp_min(1e-12).log()[:, None] for g in groups]
     log_v = v.double().clamp_min(1e-12).log()[:, None]                             # (2, 1)
     for _ in range(iters):
         tok = [torch.logsumexp(lp + lw, dim=0) for lp, lw in zip(logp, log_w)]       # (targets,) per direction
-        items = torch.stack([torch.zeros(len(lengths), dtype=torch.float64).index_add_(0, rows, t) for t in tok])
-        joint = items + log_v                                                      # (2, N)
+        joint = torch.stack([item_sums(t, lengths) for t in tok]) + log_v          # (2, N)
         resp = (joint - torch.logsumexp(joint, dim=0, keepdim=True)).exp()         # (2, N) each item's direction
         log_v = resp.mean(dim=1, keepdim=True).clamp_min(1e-12).log()
         for d in range(2):
-            r = resp[d][rows]                                                      # (targets,)
+            r = resp[d].repeat_interleave(lengths)                                 # (targets,) its item's
             member = (logp[d] + log_w[d] - tok[d]).exp()                           # (M_d, targets) each char's member
             log_w[d] = ((member * r).sum(1, keepdim=True) / r.sum().clamp_min(1e-300)).clamp_min(1e-12).log()
     for g, lw in zip(groups, log_w):

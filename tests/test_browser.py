@@ -249,7 +249,7 @@ def test_runs_that_do_not_read_left_to_right(tmp_path_factory, served, browser_p
     runs_dir = trained_runs(tmp_path_factory.mktemp("unused"))       # the served runs (trained once)
     root = tmp_path_factory.mktemp("directions")
     create_run(root / "rtl", runs_dir.parent / "names600.txt", seed=1, reverse=True, **SPECS["lstm"]).train(progress=False)
-    ensemble(root / "both", [runs_dir / "lstm", root / "rtl"])
+    ensemble(root / "both", [runs_dir / "lstm", root / "rtl"], mix="product")
     server, thread = start_server(root)
     page.route(f"{server.url}**", lambda route: route.continue_())   # this server too (page routes go first)
     try:
@@ -265,6 +265,9 @@ def test_runs_that_do_not_read_left_to_right(tmp_path_factory, served, browser_p
                 assert [c[1] for c in chip_labels(page)] == [f"{s['nll']:.1f}" for s in score["surprise"]]
             assert page.locator("#watch-bars .bar").count() == 0 and page.is_hidden("#error")
             assert ("both directions" if run == "both" else "right to left") in page.text_content("#watch-no-next")
+        open_view(page, server, "inside", "both")                          # a product's exponents, not weights
+        page.wait_for_function("() => document.querySelector('#model-body').textContent.includes('exponents fitted on val')")
+        assert "within each reading direction" in page.text_content("#model-body")
     finally:
         page.unroute(f"{server.url}**")
         stop_server(server, thread)

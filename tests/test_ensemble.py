@@ -1,12 +1,13 @@
-"""Ensembles: the mixture against a hand computation, its incremental path against its forward,
-EM against a grid search, and `makemore ensemble` end to end."""
+"""Ensembles: the mixture (linear or product) against a hand computation, its incremental path
+against its forward, EM and the product's L-BFGS against grid searches, and `makemore ensemble`
+end to end."""
 
 import json
 
 import pytest
 import torch
 
-from makemore.models.ensemble import Ensemble, fit_weights
+from makemore.models.ensemble import Ensemble, fit_product, fit_weights
 from makemore.sampling import generate
 from test_cli import run
 from test_models import L, make
@@ -44,6 +45,43 @@ def test_incremental_equals_forward_and_samples_match():
     assert torch.equal(a, b)
 
 
+def test_product_of_distributions():
+    ms, a = members(), [0.7, -0.2, 0.9]                                         # an exponent may be negative
+    ens = Ensemble(ms, a, product=True).eval()
+    x = torch.randint(0, 7, (3, L + 1))
+    logp = sum(ai * m(x)[0].log_softmax(-1) for ai, m in zip(a, ms))             # (B, T, V) unnormalized
+    want = logp.exp() / logp.exp().sum(-1, keepdim=True)
+    logits, _ = ens(x)
+    torch.testing.assert_close(logits.exp(), want, atol=1e-6, rtol=0)
+    assert ens.weights == pytest.approx(a)
+    state, steps = ens.init_state(3), []
+    for t in range(L + 1):
+        lg, state = ens.step(x[:, t], state)
+        steps.append(lg)
+    torch.testing.assert_close(torch.stack(steps, 1), logits, atol=1e-5, rtol=0)
+    with pytest.raises(Exception, match="finite"):
+        Ensemble(ms, [1.0, float("nan"), 0.0], product=True)
+
+
+def test_product_fit_finds_the_best_exponents():
+    """Two members of one direction: L-BFGS lands on the grid's best pair of exponents."""
+    g = torch.Generator().manual_seed(0)
+    V, n = 6, 3000
+    truth = torch.randn(n, V, generator=g) * 2
+    y = torch.multinomial(truth.softmax(-1), 1, generator=g).squeeze(1)                # (n,)
+    lp = [(truth + torch.randn(n, V, generator=g) * s).log_softmax(-1) for s in (1.0, 2.0)]   # two noisy members
+    lengths = torch.full((n // 3,), 3)                                                        # items of 3 targets
+    a, v = fit_product(lp, [y, y], [False, False], lengths, [0.5, 0.5], None)
+    assert v is None
+
+    def nll(a1, a2):
+        return -(a1 * lp[0] + a2 * lp[1]).log_softmax(-1).gather(1, y[:, None]).mean().item()
+    grid = torch.linspace(0, 1.5, 61).tolist()
+    best = min((nll(p, q), p, q) for p in grid for q in grid)
+    assert nll(*a) <= best[0] + 1e-9 and abs(a[0] - best[1]) < 0.05 and abs(a[1] - best[2]) < 0.05
+    assert a[0] > a[1] > 0                                                      # the less noisy member counts more
+
+
 def test_em_finds_the_best_weights():
     g = torch.Generator().manual_seed(0)
     p = torch.rand(2, 5000, generator=g) * torch.tensor([[1.0], [0.6]]) + 0.01   # member probabilities of the targets
@@ -74,6 +112,15 @@ def test_ensemble_command(tmp_path, small_file, capsys):
     assert code == 0 and json.loads(out)[0]["nll"] > 0
     assert run(capsys, "plot", "embeddings", "-o", tmp_path / "ens")[0] == 2                # no single table
     assert run(capsys, "train", "-o", tmp_path / "ens", "--resume")[0] == 2
+    # the product of the two: its exponents fitted from the linear weights, never worse on val
+    code, out, err = run(capsys, "ensemble", "-o", tmp_path / "prod", "--mix", "product", tmp_path / "ng", tmp_path / "mlp")
+    assert code == 0, err
+    prod = json.loads((tmp_path / "prod" / "config.json").read_text())
+    assert prod["mix"] == "product" and prod["val"] <= cfg["val"] + 1e-9
+    code, out, _ = run(capsys, "eval", "-o", tmp_path / "prod", "--json")
+    assert code == 0 and json.loads(out)["val"] == pytest.approx(prod["val"], abs=1e-5)
+    code, out, _ = run(capsys, "score", "-o", tmp_path / "prod", "emma", "--json")
+    assert code == 0 and json.loads(out)[0]["nll"] > 0
     # an existing directory is protected; members of other data are refused
     assert run(capsys, "ensemble", "-o", tmp_path / "ens", tmp_path / "ng")[0] == 2
     other = tmp_path / "other.txt"

@@ -143,7 +143,7 @@ def test_runs_lists_every_run_with_its_views(server, ref):
     assert [n for n in ALL if views[n]["trace"]] == ["lstm", "gru"]
     assert [n for n in ALL if views[n]["health"]] == ["mlp"]
     assert not views["bigram"]["embeddings"] and not views["mix"]["embeddings"] and views["lstm"]["embeddings"]
-    assert [m["run"].split("/")[-1] for m in runs["mix"]["members"]] == ["lstm", "mlp"]
+    assert [m["run"].split("/")[-1] for m in runs["mix"]["members"]] == ["lstm", "mlp"] and runs["mix"]["mix"] == "fit"
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -137,6 +137,38 @@ def test_two_way_mixture_scores_items_by_both_directions(both_ways):
         next_distribution(ens, "")
 
 
+def test_two_way_product_scores_items_by_hand(both_ways):
+    """--mix product: within each direction the members' distributions multiplied, each to its
+    exponent, renormalized; then the two directions mixed over whole items, as before."""
+    root, _ = both_ways
+    names = ("f", "b", "f2", "ng")
+    ens = mm.ensemble(root / "prod", [str(root / n) for n in names], mix="product")
+    c = ens.config
+    a, v = c["weights"], c["direction_weights"]
+    assert c["mix"] == "product" and isinstance(ens.model.ltr, mm.Ensemble) and ens.model.ltr.product
+    assert c["val"] <= mm.load_run(root / "mix").config["val"] + 1e-9       # started from the linear fit: never worse
+    runs = [mm.load_run(root / n) for n in names]
+    for s in ("val", "test"):
+        split = ens.data.split(s)
+        ways = [reverse_split(split) if r.reverse else split for r in runs]
+        logp = [torch.stack([r.model(w.X.long()[i:i + 1])[0][0].log_softmax(-1) for i in range(len(w))])
+                for r, w in zip(runs, ways)]                                   # (N, T, V) each member, its own way
+
+        def direction(i, j):                                                   # two members' product, per item
+            mixed = (a[i] * logp[i] + a[j] * logp[j]).log_softmax(-1)
+            y = ways[i].Y.long()
+            nll = -mixed.gather(2, y.clamp_min(0)[..., None])[..., 0] * (y != -1)
+            return nll.sum(1).double()                                          # (N,)
+        ltr, rtl = direction(0, 2), direction(1, 3)
+        nll = -torch.logsumexp(torch.stack([math.log(v[0]) - ltr, math.log(v[1]) - rtl]), 0)
+        assert c[s] == pytest.approx(nll.sum().item() / split.n_targets, abs=1e-5)
+        assert c["direction_loss"][s][1] == pytest.approx(rtl.sum().item() / split.n_targets, abs=1e-5)
+        assert mm.load_run(root / "prod").evaluate([s])[s] == pytest.approx(c[s], abs=1e-5)
+    assert ens.score([split.words[0]])[0]["nll"] == pytest.approx(nll[0].item(), abs=1e-4)
+    drawn = ens.sample(200, seed=0, marks=False)
+    assert len(drawn) == 200 and drawn == mm.load_run(root / "prod").sample(200, seed=0, marks=False)
+
+
 def test_two_way_samples_follow_its_probabilities(both_ways):
     """The items drawn from the mixture come as often as the mixture's probability of them says."""
     root, _ = both_ways
@@ -192,7 +224,7 @@ def test_a_broken_two_way_config_is_refused(both_ways, capsys):
     f = root / "mix" / "config.json"
     good = json.loads(f.read_text())
     for key, bad in (("direction_weights", [1.0]), ("direction_weights", "half"), ("member_reverse", [True] * 4),
-                     ("member_reverse", [0, 1, 0, 1])):
+                     ("member_reverse", [0, 1, 0, 1]), ("mix", "geometric"), ("weights", [0.5, -0.5, 0.5, 1.5])):
         f.write_text(json.dumps({**good, key: bad}))
         code, _, err = run(capsys, "eval", "-o", root / "mix")
         assert code == 2 and key in err and len(err.strip().splitlines()) == 1, err

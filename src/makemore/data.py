@@ -436,6 +436,14 @@ class Split:
         return self._examples[block_size]
 
 
+def head_rows(split: Split, k: int) -> Split:
+    """The split's first k items (all of them if it has fewer)."""
+    if k >= len(split):
+        return split
+    words = None if split._words is None else split._words[:k]
+    return Split(words, split.X[:k], split.Y[:k], split.vocab, lengths=split.lengths[:k])
+
+
 def reverse_split(split: Split) -> Split:
     """The same items, each read right to left: X = [0, cn..c1, 0...], Y = [cn..c1, 0, -1...]. A
     model of these gives every item a probability of its own, as a left-to-right one does."""

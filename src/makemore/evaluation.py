@@ -33,25 +33,44 @@ def _chunks(lengths, n_rows: int, width: int, vocab_size: int, budget: int):
         yield order[i:i + rows]
 
 
-@torch.no_grad()
-def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> torch.Tensor:
-    """Per-target NLL (float64, nats) over the whole split, in the split's order."""
-    was_training = model.training
-    model.eval()
+def _logits(model, split: Split, device, budget: int):
+    """(rows, logits (..., V), targets) over the split in chunks, every target of each row once."""
     x, y, lengths = model.examples(split)          # (N, ...) inputs, (N,) or (N, T) targets
-    nll_all = torch.zeros(y.shape, dtype=torch.float64)
     width = x.size(1) if lengths is not None else 1
     for ix in _chunks(lengths, len(x), width, model.config.vocab_size, budget):
         xb, yb = x[ix], y[ix]
         if lengths is not None:                    # whole items: no work past the longest one
             T = max(1, int(lengths[ix].max()))
             xb, yb = xb[:, :T], yb[:, :T]
-        logits = model.logits(xb.to(device).long())                                   # (..., V)
-        yb = yb.to(device).long()
+        yield ix, model.logits(xb.to(device).long()), yb.to(device).long()
+
+
+@torch.no_grad()
+def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> torch.Tensor:
+    """Per-target NLL (float64, nats) over the whole split, in the split's order."""
+    was_training = model.training
+    model.eval()
+    y = model.examples(split)[1]
+    nll_all = torch.zeros(y.shape, dtype=torch.float64)
+    for ix, logits, yb in _logits(model, split, device, budget):                     # (..., V), (...)
         nll = F.cross_entropy(logits.float().flatten(0, -2), yb.flatten(), ignore_index=-1, reduction="none")
-        nll_all[(ix, slice(0, yb.size(1))) if lengths is not None else ix] = nll.view_as(yb).double().cpu()
+        nll_all[(ix, slice(0, yb.size(1))) if yb.dim() > 1 else ix] = nll.view_as(yb).double().cpu()
     model.train(was_training)
     return nll_all[y != -1]                        # row by row, in order
+
+
+@torch.no_grad()
+def token_logp(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's whole next-character distribution at every target of the split, in the order of
+    token_nll: (log-probabilities (targets, V) float32, the true characters (targets,))."""
+    was_training = model.training
+    model.eval()
+    y = model.examples(split)[1]
+    out = torch.zeros(*y.shape, model.config.vocab_size)                              # (N, [T,] V)
+    for ix, logits, yb in _logits(model, split, device, budget):
+        out[(ix, slice(0, yb.size(1))) if yb.dim() > 1 else ix] = F.log_softmax(logits.float(), dim=-1).cpu()
+    model.train(was_training)
+    return out[y != -1], y[y != -1].long()
 
 
 def item_nll(model, split: Split, device="cpu") -> torch.Tensor:

@@ -399,6 +399,7 @@ def summary(run, name: str) -> dict:
            "final": curves(run)["final"], "views": views(run),
            "reads": "both" if run.two_way else "right to left" if run.reverse else "left to right"}
     if run.type == "ensemble":
+        out["mix"] = config.get("mix", "fit")
         out["members"] = [{"run": m, "type": t, "weight": w}
                           for m, t, w in zip(config["members"], config["member_types"], config["weights"])]
     return out

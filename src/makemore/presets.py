@@ -7,6 +7,7 @@ LECTURE[type]        the "building makemore" lectures' own recipes (`--recipe le
 PART3[type]          the activations lecture's own run, seed and batch draws included (`--recipe part3`)
 AWD[type]            the wide regularized LSTM's recipe (`--recipe awd`, with the `awd` preset)
 BEST                 the members of `makemore best`, each a set of train options
+BEST_MIX             how `makemore best` mixes them (an ensemble --mix)
 resolve()            type + preset + recipe + explicit options -> the model options and TrainConfig
 
 What each preset and recipe measured is in docs/results.md.
@@ -123,6 +124,9 @@ BEST = {
     "ngram": dict(type="ngram", n=6),
     "ngram-rtl": dict(type="ngram", n=6, reverse=True),
 }
+# how the members of `best` are mixed within each direction: a product of their distributions, each
+# to an exponent fitted on val (a linear mixture's weights, fitted by EM, are where it starts)
+BEST_MIX = "product"
 
 TRAIN_FIELDS = [f.name for f in fields(TrainConfig)]
 

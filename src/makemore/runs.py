@@ -45,13 +45,13 @@ from safetensors.torch import load_model as load_safetensors, save_model
 from . import cache, distributed, presets
 from .batches import Batches
 from .cache import Prepared
-from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, encode_words, read_words, resolve_input,
+from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, encode_words, head_rows, read_words, resolve_input,
                    reverse_split)
 from .errors import DataError, RunError, UsageError
-from .evaluation import evaluate, token_nll
+from .evaluation import evaluate, token_logp, token_nll
 from .files import UMASK, atomic_write, create_file, read_bounded
 from .models import MODELS, build_model, shape_model
-from .models.ensemble import build_mixture, fit_mixture, mixture_loss
+from .models.ensemble import build_mixture, directions, fit_mixture, fit_product, mixture_loss
 from .sampling import novelty, sample_items, score_items
 from .train import TrainConfig, resolve_device, train
 from .version import __version__
@@ -65,6 +65,8 @@ DATA_TYPES = {"input": str, "sha256": str, "encoding": str, "max_len_limit": int
               "reverse": bool}
 CONFIG_BYTES = 64 * 2 ** 20     # the largest config.json read (a vocabulary of all 1.1 million code points: about 15 MB)
 UPDATES_BYTES = 256 * 2 ** 20   # the largest updates.json read
+MIXES = ("fit", "equal", "product")   # an ensemble's: linear weights fitted on val, equal ones, or a product's exponents
+FIT_BYTES = 2 ** 30             # the members' distributions a product mixture is fitted on, at most (the first val items)
 ASIDE = ".replaced-"            # the hidden directory an old run waits in while --force starts a new one
 KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a JSON object"}
 
@@ -334,6 +336,10 @@ def check_config(config, where) -> None:
             bad("members", "a non-empty list of run directories", members)
         if not (isinstance(weights, list) and len(weights) == len(members) and all(_is(w, float) for w in weights)):
             bad("weights", f"a list of {len(members)} numbers, one per member", weights)
+        if config.get("mix", "fit") not in MIXES:
+            bad("mix", f"one of {', '.join(MIXES)}", config["mix"])
+        if config.get("mix") != "product" and any(w < 0 for w in weights):
+            bad("weights", "non-negative numbers (only a product mixture's exponents may be negative)", weights)
         reverse = config.get("member_reverse", [False] * len(members))
         if not (isinstance(reverse, list) and len(reverse) == len(members) and all(isinstance(r, bool) for r in reverse)):
             bad("member_reverse", f"a list of {len(members)} booleans, one per member", reverse)
@@ -386,7 +392,8 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
                 raise RunError(f"{rundir.path}: ensemble member {member.path} is gone")
             members.append(load_model(member, which, device))
         reverse = config.get("member_reverse", [False] * len(members))
-        return build_mixture(members, reverse, config["weights"], config.get("direction_weights")).to(device).eval()
+        return build_mixture(members, reverse, config["weights"], config.get("direction_weights"),
+                             product=config.get("mix") == "product").to(device).eval()
     model = config_model(rundir, config)
     if which == "best" and not f.exists():
         f = rundir.weights_file("last")
@@ -825,9 +832,11 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
     Runs of one reading direction mix their next-character distributions; when some read right to
     left (`train --reverse`) and some left to right, each direction is mixed so, and the two
     mixtures are mixed over whole items (a TwoWay mixture, its two weights fitted on val's items).
+    mix "product": the members' distributions multiplied within each direction, each raised to an
+    exponent fitted on val (from the first val items whose distributions fit FIT_BYTES), instead.
     The returned run's config holds each member's and the mixture's val and test loss."""
-    if mix not in ("fit", "equal"):
-        raise UsageError(f"--mix must be fit or equal, got {mix!r}")
+    if mix not in MIXES:
+        raise UsageError(f"--mix must be one of {', '.join(MIXES)}, got {mix!r}")
     rundir = _check_new(path, force)
     device = resolve_device(device)
     if not runs:
@@ -851,8 +860,19 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
     nll = {s: [token_nll(m, split[r], device) for m, r in zip(models, reverse)]
            for s, split in ways.items()}                                        # each member reads its own way
     w, v = fit_mixture(nll["val"], reverse, data.val.lengths, equal=mix == "equal")
-    mixture = build_mixture(models, reverse, w, v)
-    loss = {s: mixture_loss(nll[s], reverse, data.split(s).lengths, w, v) for s in nll}
+    if mix == "product":                           # started from the linear fit
+        k = max(1, FIT_BYTES // (8 * len(models) * data.vocab.size * (data.max_len + 1)))
+        head = [split and head_rows(split, k) for split in ways["val"]]            # the first val items, each way read
+        logp = [token_logp(m, head[r], device) for m, r in zip(models, reverse)]
+        w, v = fit_product([x for x, _ in logp], [y for _, y in logp], reverse, head[0].lengths, w, v)
+    mixture = build_mixture(models, reverse, w, v, product=mix == "product")
+    if mix == "product":                           # each direction's product, scored as one model
+        parts = [mixture] if v is None else [mixture.ltr, mixture.rtl]
+        way = [reverse[g[0]] for g in directions(reverse)]
+        part_nll = {s: [token_nll(p, split[r], device) for p, r in zip(parts, way)] for s, split in ways.items()}
+        loss = {s: mixture_loss(part_nll[s], way, data.split(s).lengths, [1.0] * len(way), v) for s in nll}
+    else:
+        loss = {s: mixture_loss(nll[s], reverse, data.split(s).lengths, w, v) for s in nll}
     config = {"type": "ensemble", "members": [os.path.relpath(m.path.resolve(), rundir.path.resolve()) for m in members],
               "member_types": [c["type"] for c in configs], "member_reverse": reverse, "weights": w, "mix": mix,
               "member_loss": {s: [x.mean().item() for x in xs] for s, xs in nll.items()},
@@ -915,4 +935,5 @@ def best(path, input=None, jobs: int | None = None, device="auto", force: bool =
     if failed:
         raise RunError(f"members {', '.join(failed)} failed; see {rundir.path / 'members'}/NAME/train.log")
     log(f"members trained in {time.perf_counter() - t0:.0f} s")
-    return ensemble(path, [str(rundir.path / "members" / name) for name in members], force=True, device=device)
+    return ensemble(path, [str(rundir.path / "members" / name) for name in members], mix=presets.BEST_MIX, force=True,
+                    device=device)

@@ -7,6 +7,16 @@ Members can be any models of the ladder trained on the same vocabulary: a Transf
 and a Kneser-Ney n-gram make different mistakes, so the mixture beats each of them. The weights
 are fitted on the validation split by EM (`fit_weights`), never on test.
 
+A product mixture (`product=True`, `makemore ensemble --mix product`) multiplies the members'
+distributions instead, each raised to a fitted exponent, and renormalizes:
+
+    p(c | context) = prod_i p_i(c | context)^a_i / Z(context),
+
+a log-linear mixture, Hinton's product of experts (2002) with one exponent per expert. A linear
+mixture can only spread probability between what its members say; a product sharpens where they
+agree and lets an exponent above or below the members' share tune how confident each one is. The
+exponents are fitted on val by L-BFGS (`fit_product`), starting from the linear mixture's weights.
+
 The ensemble follows the model contract: `forward` gives log-mixture "logits" (log-probabilities,
 so softmax and cross-entropy treat them as usual), and `init_state` / `step` carry every member's
 own incremental state side by side.
@@ -32,25 +42,34 @@ class EnsembleConfig:
 
 class Ensemble(SequenceModel):
 
-    def __init__(self, members: list[nn.Module], weights: list[float] | None = None):
+    def __init__(self, members: list[nn.Module], weights: list[float] | None = None, product: bool = False):
         super().__init__()
         if not members:
             raise UsageError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
         self.config = EnsembleConfig(members[0].config.vocab_size, members[0].config.seq_len)
+        self.product = product
         w = torch.full((len(members),), 1.0 / len(members)) if weights is None else torch.tensor(weights, dtype=torch.float32)
+        if product:
+            if len(w) != len(members) or not torch.isfinite(w).all():
+                raise UsageError(f"a product mixture's exponents must be {len(members)} finite numbers, got {weights}")
+            self.register_buffer("exponents", w)                                  # (M,)
+            return
         if len(w) != len(members) or (w < 0).any() or w.sum() <= 0:
             raise UsageError(f"ensemble weights must be {len(members)} non-negative numbers, got {weights}")
         self.register_buffer("log_w", (w / w.sum()).log())                        # (M,)
 
     @property
     def weights(self) -> list[float]:
-        return self.log_w.exp().tolist()
+        """The members' weights (a linear mixture's, summing to 1) or exponents (a product's)."""
+        return self.exponents.tolist() if self.product else self.log_w.exp().tolist()
 
     def _mix(self, logits: list[torch.Tensor]) -> torch.Tensor:
         logp = torch.stack([F.log_softmax(lg.float(), dim=-1) for lg in logits])   # (M, ..., V)
-        log_w = self.log_w.view(-1, *[1] * (logp.dim() - 1))                     # (M, 1, ..., 1)
-        return torch.logsumexp(logp + log_w, dim=0)                              # (..., V)
+        shape = (-1, *[1] * (logp.dim() - 1))                                     # (M, 1, ..., 1)
+        if self.product:
+            return F.log_softmax((logp * self.exponents.view(shape)).sum(0), dim=-1)  # (..., V)
+        return torch.logsumexp(logp + self.log_w.view(shape), dim=0)             # (..., V)
 
     def forward(self, idx, targets=None):
         logits = self._mix([m(idx)[0] for m in self.members])                    # (B, T, V)
@@ -172,6 +191,40 @@ def fit_mixture(val_nll: list[torch.Tensor], reverse: list[bool], lengths: torch
     return w, log_v.exp().squeeze(1).tolist()
 
 
+def fit_product(logp: list[torch.Tensor], targets: list[torch.Tensor], reverse: list[bool], lengths: torch.Tensor,
+                weights: list[float], direction_weights: list[float] | None, iters: int = 100
+                ) -> tuple[list[float], list[float] | None]:
+    """The exponents of a product mixture within each direction and, with both directions, the two
+    directions' weights, by L-BFGS on the whole mixture's likelihood of held-out items: from each
+    member's log-probabilities (targets, V) at every target of those items (read its own way;
+    `targets` its true characters, `lengths` targets per item), started at `weights` and
+    `direction_weights` (the linear mixture's fit). Returns them as fit_mixture does."""
+    groups = directions(reverse)
+    if len(groups) > 1 and direction_weights is None:
+        raise UsageError("members of both directions need the two directions' weights to start from")
+    lp = [torch.stack([logp[i] for i in g]).double() for g in groups]               # (M_d, targets, V) per direction
+    ys = [targets[g[0]].long()[:, None] for g in groups]                            # (targets, 1) per direction
+    a = torch.tensor(weights, dtype=torch.float64, requires_grad=True)              # (M,) exponents
+    log_v = torch.tensor(direction_weights or [1.0], dtype=torch.float64).clamp_min(1e-12).log().requires_grad_()
+    n = lengths.sum().double()
+
+    def loss():
+        items = torch.stack([item_sums(-F.log_softmax((x * a[g].view(-1, 1, 1)).sum(0), dim=-1).gather(1, y)[:, 0], lengths)
+                             for x, g, y in zip(lp, groups, ys)])                     # (D, N) each direction's NLL
+        return -torch.logsumexp(log_v.log_softmax(0)[:, None] - items, dim=0).sum() / n
+
+    opt = torch.optim.LBFGS([a, log_v], lr=1, max_iter=iters, tolerance_change=1e-10, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        value = loss()
+        value.backward()
+        return value
+    opt.step(closure)
+    v = log_v.detach().softmax(0).tolist()
+    return a.detach().tolist(), v if len(groups) > 1 else None
+
+
 def _direction_items(nll, reverse, lengths, weights) -> torch.Tensor:
     """(directions, N) each direction's mixture's NLL of each item."""
     return torch.stack([item_sums(mixture_nll(torch.stack([nll[i] for i in g]), torch.tensor([weights[i] for i in g])), lengths)
@@ -191,7 +244,8 @@ def mixture_loss(nll: list[torch.Tensor], reverse: list[bool], lengths: torch.Te
 
 
 def build_mixture(models: list[nn.Module], reverse: list[bool], weights: list[float],
-                  direction_weights: list[float] | None) -> nn.Module:
-    """An Ensemble of one direction's members, or the TwoWay mixture of both directions' Ensembles."""
-    parts = [Ensemble([models[i] for i in g], [weights[i] for i in g]) for g in directions(reverse)]
+                  direction_weights: list[float] | None, product: bool = False) -> nn.Module:
+    """An Ensemble of one direction's members, or the TwoWay mixture of both directions' Ensembles
+    (linear mixtures of the members' distributions, or with `product` products of them)."""
+    parts = [Ensemble([models[i] for i in g], [weights[i] for i in g], product) for g in directions(reverse)]
     return parts[0] if direction_weights is None else TwoWay(*parts, direction_weights)

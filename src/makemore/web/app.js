@@ -494,8 +494,11 @@ async function renderModelPanel() {
 
 function drawModelNote(body, run) {
   if (run.type === "ensemble") {
-    fill(body, h("p", {}, "A mixture p = Σ wᵢ pᵢ of its members' next-character distributions, weights fitted on val:"),
-      h("table", {class: "table"}, h("tr", {}, h("th", {}, "member"), h("th", {}, "type"), h("th", {class: "r"}, "weight")),
+    const product = run.mix === "product";
+    const note = product ? "A product p ∝ Π pᵢ^aᵢ of its members' next-character distributions, exponents fitted on val"
+      : "A mixture p = Σ wᵢ pᵢ of its members' next-character distributions, weights fitted on val";
+    fill(body, h("p", {}, note + (run.reads === "both" ? " (within each reading direction; the two directions mixed over whole items):" : ":")),
+      h("table", {class: "table"}, h("tr", {}, h("th", {}, "member"), h("th", {}, "type"), h("th", {class: "r"}, product ? "exponent" : "weight")),
         run.members.map((m) => h("tr", {}, h("td", {}, baseName(m.run)), h("td", {}, m.type), h("td", {class: "r"}, num(m.weight, 3))))));
   } else if (run.views.health) {
     fill(body, h("p", {}, `The ${TYPE_NAMES[run.type] || run.type} reads a window of the last characters through `

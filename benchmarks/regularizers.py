@@ -94,13 +94,13 @@ def train_lever(runs: Path, name: str) -> dict:
 
 
 def final_teacher(runs: Path, fresh: bool = False):
-    """The timed run's teacher: `makemore best` of FINAL_TEACHER in runs/final-teacher (trained
-    again when fresh, or when it is not there yet)."""
+    """The timed run's teacher: `makemore best` of FINAL_TEACHER in runs/final-teacher, mixed
+    linearly as when it was timed (trained again when fresh, or when it is not there yet)."""
     import makemore as mm
     from makemore.runs import is_run
     if not fresh and is_run(runs / "final-teacher"):
         return mm.load_run(runs / "final-teacher")
-    return mm.best(runs / "final-teacher", members=FINAL_TEACHER, device="cpu", force=True)
+    return mm.best(runs / "final-teacher", members=FINAL_TEACHER, mix="fit", device="cpu", force=True)
 
 
 def teacher(runs: Path, members: list[str]):

@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     bs = sub.add_parser("best", help="train the best-quality recipe: several models, then their ensemble",
                         description=f"Train the members of presets.BEST ({', '.join(presets.BEST)}) side by side, "
                         "one process per CPU core, into DIR/members/, then mix them into an ensemble in DIR "
-                        "(a product mixture, fitted on val). 13 to 22 minutes on 2 CPU cores.")
+                        "(a product mixture, fitted on val). About 10 minutes on 2 CPU cores.")
     add(bs, "out", required=True)
     add(bs, "input", "device", "force")
     bs.add_argument("--jobs", type=int, help="members trained at once (default: one per CPU core; 1 on a GPU)")

@@ -108,13 +108,12 @@ AWD = {
 RECIPES = {"lecture": LECTURE, "part3": PART3, "awd": AWD}
 
 # Models that err differently mix best: the same models reading items right to left (reverse) err
-# most differently of all, so each direction gets a two-layer LSTM, two LSTMs, a GRU and a 6-gram
-# (mixed per character within a direction, then over whole items across the two); LSTMs of
-# different seeds average away each other's noise, the GRU errs a little differently, and the count
-# model remembers rare exact contexts. Longest first, so the parallel jobs finish together.
+# most differently of all, so each direction gets two LSTMs of different seeds, a GRU and Kneser-Ney
+# 5-, 6- and 8-grams (mixed per character within a direction, then over whole items across the
+# two). The LSTMs average away each other's noise, the GRU errs a little differently, and the count
+# models remember rare exact contexts; in a product their exponents (some negative) weigh what a
+# longer context adds to a shorter one's estimate. Longest first, so the parallel jobs finish together.
 BEST = {
-    "deep": dict(type="lstm", preset="deep"),
-    "deep-rtl": dict(type="lstm", preset="deep", reverse=True),
     "lstm": dict(type="lstm"),
     "lstm-rtl": dict(type="lstm", reverse=True),
     "lstm-seed2": dict(type="lstm", seed=2),
@@ -123,6 +122,10 @@ BEST = {
     "gru-rtl": dict(type="gru", reverse=True),
     "ngram": dict(type="ngram", n=6),
     "ngram-rtl": dict(type="ngram", n=6, reverse=True),
+    "ngram5": dict(type="ngram", n=5),
+    "ngram5-rtl": dict(type="ngram", n=5, reverse=True),
+    "ngram8": dict(type="ngram", n=8),
+    "ngram8-rtl": dict(type="ngram", n=8, reverse=True),
 }
 # how the members of `best` are mixed within each direction: a product of their distributions, each
 # to an exponent fitted on val (a linear mixture's weights, fitted by EM, are where it starts)

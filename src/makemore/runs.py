@@ -898,9 +898,10 @@ def _train_member(path: str, options: dict, input, device: str, threads: int, lo
 
 
 def best(path, input=None, jobs: int | None = None, device="auto", force: bool = False,
-         members: dict | None = None, log=print) -> Run:
+         members: dict | None = None, mix: str | None = None, log=print) -> Run:
     """The best-quality recipe: train the members (presets.BEST) side by side, one process per
-    CPU core, into path/members/NAME, then mix them into an ensemble in path."""
+    CPU core, into path/members/NAME, then mix them into an ensemble in path (mix: as ensemble's,
+    presets.BEST_MIX by default)."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
     members = presets.BEST if members is None else members
@@ -935,5 +936,5 @@ def best(path, input=None, jobs: int | None = None, device="auto", force: bool =
     if failed:
         raise RunError(f"members {', '.join(failed)} failed; see {rundir.path / 'members'}/NAME/train.log")
     log(f"members trained in {time.perf_counter() - t0:.0f} s")
-    return ensemble(path, [str(rundir.path / "members" / name) for name in members], mix=presets.BEST_MIX, force=True,
+    return ensemble(path, [str(rundir.path / "members" / name) for name in members], mix=mix or presets.BEST_MIX, force=True,
                     device=device)

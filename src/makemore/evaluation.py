@@ -34,28 +34,31 @@ def _chunks(lengths, n_rows: int, width: int, vocab_size: int, budget: int):
 
 
 def _logits(model, split: Split, device, budget: int):
-    """(rows, logits (..., V), targets) over the split in chunks, every target of each row once."""
-    x, y, lengths = model.examples(split)          # (N, ...) inputs, (N,) or (N, T) targets
-    width = x.size(1) if lengths is not None else 1
-    for ix in _chunks(lengths, len(x), width, model.config.vocab_size, budget):
-        xb, yb = x[ix], y[ix]
-        if lengths is not None:                    # whole items: no work past the longest one
-            T = max(1, int(lengths[ix].max()))
-            xb, yb = xb[:, :T], yb[:, :T]
-        yield ix, model.logits(xb.to(device).long()), yb.to(device).long()
+    """(where, logits (..., V), targets) over the split in chunks, the model in eval mode meanwhile;
+    `where` indexes the chunk's rows (and positions) in an (N,) or (N, T) array of the split's."""
+    was_training = model.training
+    model.eval()
+    try:
+        x, y, lengths = model.examples(split)      # (N, ...) inputs, (N,) or (N, T) targets
+        width = x.size(1) if lengths is not None else 1
+        for ix in _chunks(lengths, len(x), width, model.config.vocab_size, budget):
+            xb, yb, where = x[ix], y[ix], ix
+            if lengths is not None:                # whole items: no work past the longest one
+                T = max(1, int(lengths[ix].max()))
+                xb, yb, where = xb[:, :T], yb[:, :T], (ix, slice(0, T))
+            yield where, model.logits(xb.to(device).long()), yb.to(device).long()
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()
 def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> torch.Tensor:
     """Per-target NLL (float64, nats) over the whole split, in the split's order."""
-    was_training = model.training
-    model.eval()
     y = model.examples(split)[1]
     nll_all = torch.zeros(y.shape, dtype=torch.float64)
-    for ix, logits, yb in _logits(model, split, device, budget):                     # (..., V), (...)
+    for where, logits, yb in _logits(model, split, device, budget):                  # (..., V), (...)
         nll = F.cross_entropy(logits.float().flatten(0, -2), yb.flatten(), ignore_index=-1, reduction="none")
-        nll_all[(ix, slice(0, yb.size(1))) if yb.dim() > 1 else ix] = nll.view_as(yb).double().cpu()
-    model.train(was_training)
+        nll_all[where] = nll.view_as(yb).double().cpu()
     return nll_all[y != -1]                        # row by row, in order
 
 
@@ -63,13 +66,10 @@ def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> to
 def token_logp(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> tuple[torch.Tensor, torch.Tensor]:
     """The model's whole next-character distribution at every target of the split, in the order of
     token_nll: (log-probabilities (targets, V) float32, the true characters (targets,))."""
-    was_training = model.training
-    model.eval()
     y = model.examples(split)[1]
     out = torch.zeros(*y.shape, model.config.vocab_size)                              # (N, [T,] V)
-    for ix, logits, yb in _logits(model, split, device, budget):
-        out[(ix, slice(0, yb.size(1))) if yb.dim() > 1 else ix] = F.log_softmax(logits.float(), dim=-1).cpu()
-    model.train(was_training)
+    for where, logits, _ in _logits(model, split, device, budget):
+        out[where] = F.log_softmax(logits.float(), dim=-1).cpu()
     return out[y != -1], y[y != -1].long()
 
 

@@ -865,13 +865,13 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
         head = [split and head_rows(split, k) for split in ways["val"]]            # the first val items, each way read
         logp = [token_logp(m, head[r], device) for m, r in zip(models, reverse)]
         w, v = fit_product([x for x, _ in logp], [y for _, y in logp], reverse, head[0].lengths, w, v)
-    mixture = build_mixture(models, reverse, w, v, product=mix == "product")
-    if mix == "product":                           # each direction's product, scored as one model
-        parts = [mixture] if v is None else [mixture.ltr, mixture.rtl]
+        mixture = build_mixture(models, reverse, w, v, product=True)
+        parts = [mixture] if v is None else [mixture.ltr, mixture.rtl]             # each direction's product, one model
         way = [reverse[g[0]] for g in directions(reverse)]
         part_nll = {s: [token_nll(p, split[r], device) for p, r in zip(parts, way)] for s, split in ways.items()}
         loss = {s: mixture_loss(part_nll[s], way, data.split(s).lengths, [1.0] * len(way), v) for s in nll}
     else:
+        mixture = build_mixture(models, reverse, w, v)
         loss = {s: mixture_loss(nll[s], reverse, data.split(s).lengths, w, v) for s in nll}
     config = {"type": "ensemble", "members": [os.path.relpath(m.path.resolve(), rundir.path.resolve()) for m in members],
               "member_types": [c["type"] for c in configs], "member_reverse": reverse, "weights": w, "mix": mix,

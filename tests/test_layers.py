@@ -64,6 +64,22 @@ def test_batchnorm_train_and_eval(shape):
     torch.testing.assert_close(mine(x), to_ref(ref(to_ref(x))), atol=1e-5, rtol=1e-5)
 
 
+def test_batchnorm_with_bessels_correction_is_the_lectures():
+    """unbiased=True normalizes as the lectures' own BatchNorm: the batch variance divided by n - 1;
+    outputs and gradients against autograd through that formula, running variance the same."""
+    torch.manual_seed(1)
+    mine = layers.BatchNorm1d(6, unbiased=True)
+    x1 = (torch.randn(16, 6) * 3 + 1).requires_grad_()
+    x2 = x1.detach().clone().requires_grad_()
+    w = torch.randn(16, 6)
+    (mine(x1) * w).sum().backward()
+    ref = (x2 - x2.mean(0)) / torch.sqrt(x2.var(0, unbiased=True) + 1e-5)
+    (ref * w).sum().backward()
+    torch.testing.assert_close(mine(x1.detach()), ref.detach())
+    torch.testing.assert_close(x1.grad, x2.grad)
+    torch.testing.assert_close(mine.running_var, 0.9 * 0.9 + 0.1 * (1 + 0.9) * x2.detach().var(0), atol=1e-5, rtol=0)
+
+
 def test_tanh_embedding_flatten():
     torch.manual_seed(0)
     x1 = torch.randn(4, 6, requires_grad=True)

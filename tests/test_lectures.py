@@ -1,11 +1,18 @@
-"""The lecture notebooks (docs/lectures/) and the library functions they call: each notebook is
-built from its source and executed with shortened trainings; the stored notebooks are the current
-sources' (none goes stale); the activations lecture's stages match the lecture's own code."""
+"""The lecture notebooks (docs/lectures/) and what they check a learner's code with: each notebook is
+built from its source in both languages and executed with shortened trainings (every check in it
+asserts); the stored notebooks are the current sources' executed; the Chinese ones are the same
+program with Chinese text; every topic of the study notes has its cell; the activations lecture's
+stages match the lecture's own code."""
 
 from __future__ import annotations
 
+import io
+import os
 import random
+import re
+import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -20,16 +27,55 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import notebooks  # noqa: E402
 
 NAMES = notebooks.names()
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_lecture_has_a_notebook_in_both_languages():
-    assert NAMES == ["part1-bigram", "part2-mlp", "part3-batchnorm", "part5-wavenet", "part6-beyond"]
+    assert NAMES == ["part1-bigram", "part2-mlp", "part3-batchnorm", "part4-backprop", "part5-wavenet", "part6-beyond"]
     for name in NAMES:
         nbs = notebooks.build(name)
         en = [c.source for c in nbs["en"].cells if c.cell_type == "markdown"]
         zh = [c.source for c in nbs["zh"].cells if c.cell_type == "markdown"]
         assert len(en) == len(zh) > 3, name                                     # every text cell has its twin
-        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in z) for z in zh), name    # and it is Chinese
+        assert all(notebooks.CJK.search(z) for z in zh), name                   # and it is Chinese
+        assert nbs["en"].cells[0].cell_type == "markdown" and nbs["en"].cells[1].source == notebooks.SETUP["en"]
+
+
+ENGLISH = re.compile(r"[A-Za-z']{3,}(?:[ ,]+[A-Za-z']{3,})+")      # two English words in a row
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_chinese_notebook_speaks_chinese(name):
+    """No English comment or printed label in a Chinese notebook's code: a comment or string with
+    two English words in a row must hold Chinese too (identifiers and code are fine)."""
+    zh = notebooks.build(name)["zh"]
+    english = []
+    for cell in zh.cells:
+        if cell.cell_type == "code":
+            for t in tokenize.generate_tokens(io.StringIO(cell.source + "\n").readline):
+                if t.type in (tokenize.COMMENT, tokenize.STRING) and ENGLISH.search(t.string) \
+                        and not notebooks.CJK.search(t.string):
+                    english.append(t.string)
+    assert not english, english
+
+
+def test_a_chinese_twin_must_be_the_same_program():
+    assert notebooks.program_difference('x = f(a, "b")  # one\n', 'x = f(a, "乙")  # 一\n') is None
+    assert notebooks.program_difference('x = f(a)\n', 'x = f(b)\n') == "'a' (English) against 'b' (Chinese)"
+    assert notebooks.program_difference('print("n")\n', 'print("m")\n') is not None      # strings change only into Chinese
+    assert notebooks.program_difference('x = 1\n', 'x = 1\ny = 2\n') is not None
+    with pytest.raises(SystemExit, match="another program"):
+        notebooks.code_cells([("code", "x = 1"), ("code zh", "x = 2")])
+    with pytest.raises(SystemExit, match="must follow"):
+        notebooks.code_cells([("code zh", "x = 1")])
+
+
+def test_the_source_format():
+    cells = notebooks.parse("# %% [markdown]\n# # Title\n# text\n# %% [markdown zh]\n# # 标题\n# %%\nx = 1\n\n# a comment\n"
+                            "# %% [code zh]\nx = 1\n\n# 注释\n")
+    assert cells == [("en", "# Title\ntext"), ("zh", "# 标题"), ("code", "x = 1\n\n# a comment"), ("code zh", "x = 1\n\n# 注释")]
+    with pytest.raises(SystemExit):
+        notebooks.parse("# %% [raw]\n")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -43,61 +89,110 @@ def test_the_stored_notebooks_are_the_sources_executed(name):
         code = [c for c in stored.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code), f"{name}{suffix}: not executed"
         assert not [o for c in code for o in c.outputs if o.output_type == "error"], f"{name}{suffix}: an error is stored"
+        assert not [o for c in code for o in c.outputs if "(a shortened run" in o.get("text", "") or "缩短的训练" in o.get("text", "")], \
+            f"{name}{suffix}: stored from a shortened run"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_notebook_runs(name, tmp_path, monkeypatch):
-    """Executed from its source with MAKEMORE_LECTURE_FAST=1: any failing cell (the notebooks
-    assert the lecture's numbers) fails the test."""
+    """Both languages executed from the source with MAKEMORE_LECTURE_FAST=1: any failing check or
+    figure fails the test, and the two must print the same numbers."""
     monkeypatch.setenv("MAKEMORE_LECTURE_FAST", "1")
-    monkeypatch.setenv("MAKEMORE_LECTURE_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("PYTHONPATH", str(Path(mm.__file__).parents[1]))
-    nb = notebooks.execute(notebooks.build(name)["en"], str(tmp_path), timeout=600)
-    assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
+    nbs = notebooks.run(name, check=True, runs=str(tmp_path / "runs"))
+    for nb in nbs.values():
+        assert all(c.execution_count for c in nb.cells if c.cell_type == "code")
 
 
-def test_the_source_format():
-    cells = notebooks.parse("# %% [markdown]\n# # Title\n# text\n# %% [markdown zh]\n# # 标题\n# %%\nx = 1\n\n# a comment\n")
-    assert cells == [("en", "# Title\ntext"), ("zh", "# 标题"), ("code", "x = 1\n\n# a comment")]
-    with pytest.raises(SystemExit):
-        notebooks.parse("# %% [raw]\n")
+def test_every_topic_of_the_notes_has_its_cell():
+    """Each topic is marked in exactly one text cell of its notebook; a topic with a figure prints it
+    there with L.figure; every L.figure names a topic."""
+    sources = {name: (notebooks.SOURCES / f"{name}.py").read_text() for name in NAMES}
+    for key, topic in L.TOPICS.items():
+        marks = {name: s.count(f"<!-- topic {key} -->") for name, s in sources.items()}
+        assert marks[topic.notebook] == 2 and sum(marks.values()) == 2, (key, marks)     # the English and Chinese cell
+        if topic.figure is not None:
+            assert f'L.figure("{key}"' in sources[topic.notebook], key
+    called = {k for s in sources.values() for k in re.findall(r'L\.figure\("([^"]+)"', s)}
+    assert called <= set(L.TOPICS) and all(L.TOPICS[k].figure is not None for k in called)
+    assert len([t for t in L.TOPICS.values() if t.notebook in ("part1-bigram", "part2-mlp", "part3-batchnorm")]) >= 35
 
 
-# --- the library functions the notebooks call ---------------------------------------------------
+def test_the_setup_cell_installs_the_package_where_it_is_missing(tmp_path):
+    """The first cell, run by a Python that cannot import makemore inside a clone, installs it."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    pip_home = Path(subprocess.run([sys.executable, "-c", "import pip, os; print(os.path.dirname(os.path.dirname(pip.__file__)))"],
+                                   capture_output=True, text=True, check=True).stdout.strip())
+    (Path(site) / "outer.pth").write_text(f"{pip_home}\n")          # pip and setuptools from here, not makemore
+    env = {**os.environ, "PIP_NO_DEPS": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_INDEX": "1", "PYTHONPATH": ""}
+    check = [str(py), "-c", "import importlib.util; print(importlib.util.find_spec('makemore') is not None)"]
+    assert subprocess.run(check, capture_output=True, text=True, env=env).stdout.strip() == "False"
+    done = subprocess.run([str(py), "-c", notebooks.SETUP["en"]], cwd=ROOT / "docs" / "lectures", env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert subprocess.run(check, capture_output=True, text=True, env=env).stdout.strip() == "True"
+    again = subprocess.run([str(py), "-c", notebooks.SETUP["en"]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]                           # installed now: nothing to do, anywhere
 
-def test_pair_counts_are_the_count_tensor():
-    words = mm.read_words()
-    data = mm.build_dataset(words)
-    N = L.fit_bigram(data).counts
-    pairs = L.pair_counts(words)
-    ix = lambda c: 0 if c == "." else data.vocab.encode(c)[0]
-    assert sum(pairs.values()) == int(N.sum()) == 228146
-    assert all(N[ix(a), ix(b)] == c for (a, b), c in pairs.items())
-    assert pairs[("a", "n")] == 5438
+
+# --- what the notebooks check with -------------------------------------------------------------------
+
+def test_check_passes_on_agreement_and_stops_on_a_difference(capsys):
+    L.check("same", torch.ones(3), torch.ones(3))
+    assert "exact: True" in capsys.readouterr().out
+    with pytest.raises(L.CheckFailed, match="differs"):
+        L.check("off", torch.ones(3), torch.ones(3) * 1.01)
+    L.check("shown to differ", torch.ones(3), torch.zeros(3), differ=True)
+    with pytest.raises(L.CheckFailed, match="expected a difference"):
+        L.check("not different", torch.ones(3), torch.ones(3), differ=True)
+    L.check("names", ["a", "b"], ["a", "b"])
+    with pytest.raises(L.CheckFailed):
+        L.check("names", ["a"], ["b"])
+    with pytest.raises(L.CheckFailed):
+        L.check("a shape", torch.ones(3), torch.ones(1, 3))
 
 
-def test_the_lectures_sampling_loop():
-    """The first lecture's five names from its seed, and the loop is the lecture's: one
-    torch.multinomial draw per character from one generator."""
+def test_figures_are_checked_cheap_always_and_long_only_on_full_runs(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MAKEMORE_LECTURE_FIGURES", str(tmp_path / "figures.jsonl"))
+    monkeypatch.setenv("MAKEMORE_LECTURE_FAST", "1")
+    L.figure("p1-nll", 2.45439)                                   # cheap: checked under FAST too
+    with pytest.raises(L.CheckFailed):
+        L.figure("p1-nll", 2.46)
+    L.figure("p2-final", [3.0, 3.0])                              # long: only printed under FAST
+    assert "shortened" in capsys.readouterr().out
+    monkeypatch.setenv("MAKEMORE_LECTURE_FAST", "0")              # read when called, not at import
+    assert not L.fast()
+    with pytest.raises(L.CheckFailed):
+        L.figure("p2-final", [3.0, 3.0])
+    L.figure("p2-final", [2.13, 2.17])
+    lines = (tmp_path / "figures.jsonl").read_text().splitlines()
+    assert len(lines) == 5 and '"key": "p2-final"' in lines[-1]
+    monkeypatch.setenv("MAKEMORE_LECTURE_LANG", "zh")
+    L.figure("p1-dict", 5438)
+    assert "本包" in capsys.readouterr().out
+
+
+def test_trained_reads_a_finished_run_instead_of_training_again(tmp_path, capsys):
+    options = dict(type="bigram", max_steps=1)
+    first = L.trained(tmp_path / "b", **options)
+    stamp = (tmp_path / "b" / "config.json").stat().st_mtime_ns
+    again = L.trained(tmp_path / "b", **options)
+    assert (tmp_path / "b" / "config.json").stat().st_mtime_ns == stamp
+    assert first.evaluate(("val",)) == again.evaluate(("val",))
+    assert "makemore train -o" in capsys.readouterr().out
+    L.trained(tmp_path / "b", type="bigram", smoothing=2.0, max_steps=1)            # other settings: trained again
+    assert (tmp_path / "b" / "config.json").stat().st_mtime_ns != stamp
+
+
+def test_the_bigram_tables_probabilities():
     data = mm.build_dataset(mm.read_words())
-    P = L.fit_bigram(data).logp.exp()
-    assert L.lecture_samples(P, data.vocab) == ["cexze.", "momasurailezitynn.", "konimittain.", "llayn.", "ka."]
-    g, ix, first = torch.Generator().manual_seed(L.LECTURE_SEED), 0, []
-    while True:
-        ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
-        first.append(data.vocab.show(ix))
-        if ix == 0:
-            break
-    assert "".join(first) == "cexze."
-
-
-def test_item_likelihood_and_contexts():
-    data = mm.build_dataset(mm.read_words())
-    P0, P1 = (L.fit_bigram(data, smoothing=k).logp.exp() for k in (0, 1))
-    assert L.item_likelihood(P0, data.vocab, "andrejq")["nll"] == float("inf")     # 'jq' never occurs
-    r = L.item_likelihood(P1, data.vocab, "andrejq")
-    assert r["nll"] == pytest.approx(27.8672, abs=1e-3) and len(r["bigrams"]) == 8
-    assert L.contexts("emma", data.vocab) == [("...", "e"), ("..e", "m"), (".em", "m"), ("emm", "a"), ("mma", ".")]
+    model = mm.build_model("bigram", data.vocab.size, data.max_len + 1).fit(*L.whole(data).examples(1))
+    P = model.probs()
+    assert torch.allclose(P.sum(1), torch.ones(data.vocab.size)) and int(model.counts.sum()) == 228146
 
 
 def _lecture_net(stage: str, steps: int):

@@ -41,7 +41,7 @@ TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}
 
 # Command families with a command line of their own: makemore NAME ... runs module.main(argv).
 DELEGATED = {
-    "exercise": ("makemore.exercises.__main__", "self-checking exercises of the lectures: list, show N, check N"),
+    "exercise": ("makemore.exercises.__main__", "the lectures' own exercises, self-checking: list, show ID, check ID"),
 }
 
 

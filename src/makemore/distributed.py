@@ -130,8 +130,15 @@ def mean_over_ranks(t: torch.Tensor) -> torch.Tensor:
 
 
 def finish() -> None:
-    """Leave the process group (at the end of training)."""
+    """Leave the process group (at the end of training), all ranks together: a rank that tore its
+    group down while rank 0 was still writing the run could abort in gloo's teardown."""
     if launched():
+        import gc
         import torch.distributed as dist
         if dist.is_initialized():
+            gc.collect()                             # DDP's reducer holds the group: let it go first
+            try:
+                dist.barrier()
+            except RuntimeError:                     # another rank is gone already: nothing to wait for
+                pass
             dist.destroy_process_group()

@@ -62,6 +62,10 @@ class Bigram(_CountModel):
         self.logp = P.log().float()
         return self
 
+    def probs(self) -> torch.Tensor:
+        """The table P[prev, next] (V, V), each row summing to 1."""
+        return self.logp.exp()
+
     def next_logits(self, ctx):
         return self.logp[ctx[:, -1]]                                           # (N, V)
 

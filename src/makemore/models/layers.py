@@ -43,15 +43,18 @@ class BatchNorm1d(nn.Module):
     inputs work (the WaveNet lecture first took them over dim 0 only, a bug it then fixed).
 
     Training: normalize with the batch's biased variance; update the running mean and the running
-    *unbiased* variance with an exponential moving average (as torch.nn.BatchNorm1d does).
+    *unbiased* variance with an exponential moving average (as torch.nn.BatchNorm1d does). With
+    unbiased=True, normalize with the unbiased variance (Bessel's correction, dividing by n - 1), as
+    the lectures' own BatchNorm does (parts 3 and 4).
     Evaluation: normalize with the running statistics, so each example's output is independent of
     the rest of the batch.
     """
 
-    def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1):
+    def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1, unbiased: bool = False):
         super().__init__()
         self.eps = eps
         self.momentum = momentum
+        self.unbiased = unbiased
         self.gamma = nn.Parameter(torch.ones(dim))                  # (C,) scale
         self.beta = nn.Parameter(torch.zeros(dim))                  # (C,) shift
         self.register_buffer("running_mean", torch.zeros(dim))     # (C,)
@@ -65,11 +68,11 @@ class BatchNorm1d(nn.Module):
                 raise ValueError("BatchNorm1d in training mode needs more than one value per feature "
                                  f"(got input of shape {tuple(x.shape)}); use a batch of 2 or more")
             mean = x.mean(dims)                                     # (C,)
-            var = x.var(dims, unbiased=False)                       # (C,) biased: used to normalize
+            var = x.var(dims, unbiased=self.unbiased)               # (C,) biased (torch.nn's) unless unbiased
             with torch.no_grad():
                 m = self.momentum
                 self.running_mean.mul_(1 - m).add_(m * mean)
-                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1))   # unbiased, as torch.nn
+                self.running_var.mul_(1 - m).add_(m * (var if self.unbiased else var * n / (n - 1)))   # unbiased
         else:
             mean, var = self.running_mean, self.running_var        # (C,), (C,)
         xhat = (x - mean) / torch.sqrt(var + self.eps)              # (..., C) broadcast over the last dim

@@ -64,12 +64,12 @@ def cell_numbers() -> dict:
 
 def table(results: dict) -> str:
     from makemore.lectures import TOPICS
-    from makemore.lectures.checks import _fmt
+    from makemore.lectures.checks import format_figure
     cells = cell_numbers()
-    lines = ["| topic · 主题 | cell · 单元 | the notes or the lecture · 笔记或讲座 | ours · 本包 |", "|---|---|---:|---:|"]
+    lines = ["| topic · 主题 | cell · 单元 | the notes or the lecture · 笔记或讲座 | ours · 我们 |", "|---|---|---:|---:|"]
     for key, t in TOPICS.items():
-        source = "" if t.figure is None else ("notes · 笔记: " if t.source == "notes" else "lecture · 讲座: ") + _fmt(t.figure)
-        ours = _fmt(results["figures"][key]) if key in results["figures"] else "checked · 已核对"
+        source = "" if t.figure is None else ("notes · 笔记: " if t.source == "notes" else "lecture · 讲座: ") + format_figure(t.figure)
+        ours = format_figure(results["figures"][key]) if key in results["figures"] else "checked · 已核对"
         row = [f"{t.en} · {t.zh}", f"[{t.notebook}]({t.notebook}.ipynb) {cells[key]}", source, ours]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     bad = off(results)

@@ -208,7 +208,10 @@ def run(name: str, check: bool, runs: str | None = None, figures: str | None = N
                 drop_noise(nbs[lang])
         finally:
             for k, v in saved.items():
-                os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
     differ = number_differences(nbs["en"], nbs["zh"])
     if differ:
         raise SystemExit(f"{name}: the English and Chinese notebooks printed other numbers:\n" + "\n".join(differ))

@@ -173,7 +173,7 @@ def test_figures_are_checked_cheap_always_and_long_only_on_full_runs(monkeypatch
     assert len(lines) == 5 and '"key": "p2-final"' in lines[-1]
     monkeypatch.setenv("MAKEMORE_LECTURE_LANG", "zh")
     L.figure("p1-dict", 5438)
-    assert "本包" in capsys.readouterr().out
+    assert "我们" in capsys.readouterr().out
 
 
 def test_trained_reads_a_finished_run_instead_of_training_again(tmp_path, capsys):

@@ -26,21 +26,38 @@ def _covers(font_path: str, chars) -> bool:
     return all(ord(c) in cmap for c in chars)
 
 
+def _fallback_fonts() -> list:
+    """Installed fonts to draw what DejaVu Sans cannot, CJK ones first; never a "last resort"
+    font, whose every glyph is a box."""
+    fonts = [f for f in font_manager.fontManager.ttflist if "last resort" not in f.name.lower()]
+    hinted = [f for f in fonts if any(h.lower() in f.name.lower() for h in CJK_FONT_HINTS)]
+    hinted.sort(key=lambda f: not any(t in f.name for t in (" SC", " CN", "Hans")))   # simplified Chinese first
+    return hinted + [f for f in fonts if f not in hinted]
+
+
 def use_fonts_for(labels) -> None:
     """Make labels in any script render: add an installed font that covers them as a fallback
-    after DejaVu Sans, or warn once that some will show as boxes."""
+    after DejaVu Sans, or warn once that some will show as boxes. Fonts installed after
+    matplotlib made its font cache are looked for too."""
     chars = {c for label in labels for c in label if not c.isspace()}
     default = font_manager.findfont("DejaVu Sans")
     missing = {c for c in chars if not _covers(default, c)}
     if not missing:
         matplotlib.rcParams["font.family"] = ["DejaVu Sans"]
         return
-    candidates = [f for f in font_manager.fontManager.ttflist if any(h.lower() in f.name.lower() for h in CJK_FONT_HINTS)]
-    candidates += [f for f in font_manager.fontManager.ttflist if f not in candidates]
-    for f in candidates:
-        if _covers(f.fname, missing):
-            matplotlib.rcParams["font.family"] = ["DejaVu Sans", f.name]
-            return
+    for attempt in range(2):
+        for f in _fallback_fonts():
+            if _covers(f.fname, missing):
+                matplotlib.rcParams["font.family"] = ["DejaVu Sans", f.name]
+                return
+        if attempt == 0:                               # a font installed since the cache was made
+            known = {f.fname for f in font_manager.fontManager.ttflist}
+            for path in font_manager.findSystemFonts():
+                if path not in known:
+                    try:
+                        font_manager.fontManager.addfont(path)
+                    except (OSError, RuntimeError, ValueError):
+                        pass
     print(f"warning: no installed font has {len(missing)} of the label characters (e.g. {sorted(missing)[0]!r}); "
           "they will show as boxes. On Debian/Ubuntu: apt-get install fonts-noto-cjk", file=sys.stderr)
 

@@ -34,7 +34,7 @@ LANG_ENV = "MAKEMORE_LECTURE_LANG"
 WORDS = {"en": {"exact": "exact", "approximate": "approximate", "maxdiff": "maxdiff", "ours": "ours",
                 "notes": "the notes", "lecture": "the lecture", "off": "more than {} off",
                 "short": "(a shortened run; benchmarks/lectures.py checks the full one)"},
-         "zh": {"exact": "完全相同", "approximate": "近似相同", "maxdiff": "最大差值", "ours": "本包",
+         "zh": {"exact": "完全相同", "approximate": "近似相同", "maxdiff": "最大差值", "ours": "我们",
                 "notes": "笔记", "lecture": "讲座", "off": "相差超过 {}",
                 "short": "（缩短的训练；完整训练的数字由 benchmarks/lectures.py 核对）"}}
 LECTURE_SEED = 2147483647        # the lectures' torch.Generator().manual_seed(...)
@@ -93,15 +93,17 @@ def check(what: str, got, want, *, atol: float = 1e-6, rtol: float = 1e-5, diffe
     return result
 
 
-def _fmt(value) -> str:
+def format_figure(value) -> str:
+    """A figure as the notebooks and the coverage table print it."""
     if isinstance(value, (list, tuple)):
-        return " / ".join(_fmt(v) for v in value)
+        return " / ".join(format_figure(v) for v in value)
     if isinstance(value, float):
         return "0" if value == 0 else f"{value:.3g}" if abs(value) < 1e-3 else f"{value:.4f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def within(ours, figure, tol) -> bool:
+    """Whether our figure (a number, a string, or a list of them) is within tol of the lecture's."""
     if isinstance(figure, (list, tuple)):
         return isinstance(ours, (list, tuple)) and len(ours) == len(figure) and \
             all(within(o, f, tol) for o, f in zip(ours, figure))
@@ -120,7 +122,7 @@ def figure(key: str, ours):
     if isinstance(ours, (list, tuple)):
         ours = [o.item() if isinstance(o, torch.Tensor) else o for o in ours]
     w = WORDS[language()]
-    line = f"{getattr(topic, language())}: {w['ours']} {_fmt(ours)} · {w[topic.source]} {_fmt(topic.figure)}"
+    line = f"{getattr(topic, language())}: {w['ours']} {format_figure(ours)} · {w[topic.source]} {format_figure(topic.figure)}"
     if os.environ.get(FIGURES_ENV):
         with open(os.environ[FIGURES_ENV], "a") as f:
             f.write(json.dumps({"key": key, "ours": ours, "fast": fast()}) + "\n")

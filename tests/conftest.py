@@ -88,7 +88,7 @@ def record():
 @pytest.fixture(scope="module")
 def one_thread():
     """These tensors are tiny: one intra-op thread is faster, and on a 2-core machine with another job
-    running, two threads spin on each other (the LSTM overfit test took 100 s instead of 2 s)."""
+    running, two threads spin on each other (docs/results.md says by how much)."""
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

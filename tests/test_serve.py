@@ -266,9 +266,9 @@ def test_attention_is_the_weights_the_model_uses(server, ref):
             h.remove()
     for layer, (attn, (x, rot, out)) in enumerate(zip([b.attn for b in run.model.blocks], seen)):
         with torch.no_grad():
-            _, _, v = attn._heads(x, rot)                                   # (1, nh, T, hs)
+            _, _, v = attn.heads(x, rot)                                   # (1, nh, T, hs)
             y = W[layer].float()[None] @ v                                  # (1, nh, T, hs): the served weights applied
-            assert torch.allclose(attn._merge(y), out, atol=1e-5)           # = the block's own attention output
+            assert torch.allclose(attn.merge(y), out, atol=1e-5)           # = the block's own attention output
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru"])
@@ -550,7 +550,7 @@ def test_a_chunked_body_is_refused(server):
 
 @pytest.mark.parametrize("path", ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2e%2e/", "/web/../serve.py",
                                   "/app.js/../../serve.py", "/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/serve.py",
-                                  "/web/index.html", "/data/names.txt", "/.%2e/runs.py", "/index.html/"])
+                                  "/web/index.html", "/resources/names.txt", "/.%2e/runs.py", "/index.html/"])
 def test_static_files_only_by_name(server, path):
     status, headers, d = request(server, "GET", path)
     assert status == 404 and headers["Content-Type"] == "application/json"

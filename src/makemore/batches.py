@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .data import Split
-from .errors import RunError, UsageError
+from .errors import RunError, UsageError, first_line
 
 
 class Batches:
@@ -196,7 +196,7 @@ class SoftTargets:
                 return f.get_tensor("probs"), f.metadata() or {}
         except Exception as e:
             raise RunError(f"--soft-targets {path}: not a soft-targets file of makemore distill "
-                           f"({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})") from None
+                           f"({first_line(e, 120)})") from None
 
     @classmethod
     def load(cls, path, split: Split, alpha: float, temperature: float = 1.0) -> SoftTargets:

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, check_read_options, dedupe_items, read_input,
-                   recorded_path)
+from .data import (MAX_BYTES, SPLITS, Dataset, Split, Vocab, build_dataset, check_read_options, dedupe_items,
+                   read_input, recorded_path)
 from .errors import DataError, RunError
 from .files import NOFOLLOW, read_bounded
 
@@ -41,7 +41,6 @@ MIN_BYTES = 2 ** 20
 KEEP = 8
 ENV = "MAKEMORE_CACHE"
 DIRNAME = ".makemore-cache"
-SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -68,8 +67,11 @@ def cache_dir(beside: str | Path | None) -> Path | None:
 
 def file_sha256(file: Path, max_bytes: int) -> str | None:
     """The SHA-256 of a regular file of at least MIN_BYTES and at most max_bytes, streamed; None
-    for anything else (a FIFO is read once only, a small file is not worth an entry)."""
+    for anything else (a FIFO is read once only, a small file is not worth an entry). A FIFO is
+    never opened here: opening and closing its reading end would break the pipe of its writer."""
     try:
+        if not stat.S_ISREG(os.stat(file).st_mode):
+            return None
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None

@@ -19,7 +19,7 @@ from .commandline import Parser, guarded
 from .data import MAX_BYTES
 from .errors import RunError, UsageError
 from .models import MODELS
-from .train import TrainConfig
+from .train import TRAIN_FIELDS, TrainConfig
 from .version import __version__
 
 # Every option that more than one command takes, defined once: name -> (flags, argparse settings).
@@ -37,7 +37,6 @@ OPTIONS = {
                                     "`default` where it has one")),
 }
 MODEL_FIELDS = sorted({f.name for cls in MODELS.values() for f in fields(cls.Config)} - {"vocab_size", "seq_len"})
-TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}
 
 # Command families with a command line of their own: makemore NAME ... runs module.main(argv).
 DELEGATED = {
@@ -148,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     bs = sub.add_parser("best", help="train the best-quality recipe: several models, then their ensemble",
                         description=f"Train the members of presets.BEST ({', '.join(presets.BEST)}) side by side, "
                         "one process per CPU core, into DIR/members/, then mix them into an ensemble in DIR "
-                        "(a product mixture, fitted on val). About 10 minutes on 2 CPU cores.")
+                        "(a product mixture, fitted on val); its time and loss are in docs/results.md.")
     add(bs, "out", required=True)
     add(bs, "input", "device", "force")
     bs.add_argument("--jobs", type=int, help="members trained at once (default: one per CPU core; 1 on a GPU)")
@@ -227,7 +226,7 @@ def cmd_train(a) -> int:
     check_count("--samples", a.samples)
     if a.threads is not None:
         runs.set_threads(a.threads)
-    options = {**explicit(a, presets.TRAIN_FIELDS), **explicit(a, MODEL_FIELDS)}
+    options = {**explicit(a, TRAIN_FIELDS), **explicit(a, MODEL_FIELDS)}
     if a.resume:
         if a.force:
             raise UsageError("--resume and --force contradict each other")
@@ -262,7 +261,8 @@ def cmd_train(a) -> int:
 
 
 def cmd_eval(a) -> int:
-    from .runs import SPLITS, load_run
+    from .data import SPLITS
+    from .runs import load_run
     run = load_run(a.out, a.weights, a.device)
     losses = run.evaluate_file(a.input) if a.input else run.evaluate(SPLITS if a.split == "all" else [a.split])
     if a.json:

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from .errors import DataError, RunError, UsageError
+from .errors import DataError, RunError, UsageError, first_line
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,12 +30,12 @@ def guarded(command: str, fn, *args) -> int:
         return 2
     except OSError as e:                        # permissions, a full disk, a read-only directory
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-        print(f"makemore {command}: error: {where}{e.strerror or first_line(e) or type(e).__name__}", file=sys.stderr)
+        print(f"makemore {command}: error: {where}{e.strerror or first_line(e)}", file=sys.stderr)
         return 2
     except (MemoryError, RuntimeError) as e:    # memory: Python's own error, or torch's allocator failing
         if isinstance(e, RuntimeError) and not out_of_memory(e):
             raise
-        detail = f" ({first_line(e)[:200]})" if first_line(e) else ""
+        detail = f" ({first_line(e, 200)})" if str(e).strip() else ""
         print(f"makemore {command}: error: out of memory{detail}; this machine could not give what it needed "
               "(a smaller model, batch or input needs less)", file=sys.stderr)
         return 2
@@ -43,11 +43,6 @@ def guarded(command: str, fn, *args) -> int:
         if os.environ.get("RANK", "0") == "0" or "WORLD_SIZE" not in os.environ:   # torchrun: rank 0 alone says so
             print("interrupted", file=sys.stderr)
         return 130
-
-
-def first_line(e: BaseException) -> str:
-    """An exception's message, its first line only (torch's run over several)."""
-    return str(e).strip().split("\n", 1)[0]
 
 
 def out_of_memory(e: RuntimeError) -> bool:

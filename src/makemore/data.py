@@ -8,8 +8,8 @@
 token, not the character '.', so items such as "amazon.com" round-trip; it is *shown* as '.'.
 
 Items are held as one flat array of code points and each item's offset in it (`Items`), never as
-one Python string per item, and they are validated, split and encoded by array operations, so
-ten million lines take seconds and a few hundred MB; `Items.words()` gives the strings.
+one Python string per item, and they are validated, split and encoded by array operations (what
+that costs at ten million lines is in docs/results.md); `Items.words()` gives the strings.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ WHITESPACE = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.u
 
 def bundled_names() -> Path:
     """Path of the names.txt shipped inside the package (32,033 names)."""
-    return Path(str(resources.files("makemore") / "data" / "names.txt"))
+    return Path(str(resources.files("makemore") / "resources" / "names.txt"))
 
 
 def resolve_input(path: str | None) -> Path:
@@ -461,8 +461,12 @@ def reverse_split(split: Split) -> Split:
     return Split(words, X, Y, split.vocab, lengths=split.lengths)
 
 
+SPLITS = ("train", "val", "test")     # the split's parts, in order
+
+
 @dataclass
 class Dataset:
+    """A vocabulary and the three parts of the split (SPLITS), each encoded."""
     vocab: Vocab
     max_len: int          # longest item, in characters (sequences have max_len + 1 positions)
     train: Split

@@ -39,7 +39,7 @@ from .errors import DataError, RunError, UsageError
 from .models import MODELS
 from .models.base import SequenceModel
 from .runs import RunDir, create_run, load_run, memory_available, resume_run
-from .train import TrainConfig
+from .train import TRAIN_FIELDS, TrainConfig
 
 DESCRIPTION = ("Train one model (the student) on a teacher run's next-character distributions mixed with the "
                "true characters: (1 - alpha) * CE(true) + alpha * CE(teacher). The teacher is any run directory, "
@@ -199,7 +199,7 @@ def main(a) -> int:
     if a.resume:
         if a.force:
             raise UsageError("--resume and --force contradict each other")
-        model_options = [k for k in options if k not in presets.TRAIN_FIELDS]
+        model_options = [k for k in options if k not in TRAIN_FIELDS]
         if model_options or a.type or a.preset or a.recipe:
             raise UsageError("--resume: model options cannot change; they are read from the run's config.json")
         run = resume_run(a.out, device=a.device, **options)

@@ -11,3 +11,10 @@ class UsageError(ValueError):
 
 class RunError(ValueError):
     """A run directory that is missing, incomplete, already taken, or not what a command needs."""
+
+
+def first_line(e: BaseException, limit: int = 300) -> str:
+    """An exception's message for a one-line error: its first line (torch's run over several), at
+    most `limit` characters; its type's name when it has no message."""
+    text = str(e).strip()
+    return text.split("\n", 1)[0][:limit] if text else type(e).__name__

@@ -29,14 +29,15 @@ from .data import BOUNDARY
 from .diagnostics import bigram_table, embedding_points, tanh_modules
 from .diagnostics import health as health_check
 from .errors import DataError, UsageError
+from .models import TITLES
 from .models.ensemble import Ensemble, TwoWay
-from .models.rnn import GRUCell, LSTMCell, Recurrent
+from .models.rnn import Recurrent
 from .models.transformer import Transformer
 from .sampling import novelty
 
 MAX_CHARS = 256         # longest prefix or item accepted
 MAX_N = 1000            # most items sampled at once
-MAX_ITEMS = 100         # most items scored at once
+MAX_SCORED = 100        # most items scored at once
 MAX_BEAM = 20           # widest beam
 MAX_TOP = 100           # most characters listed by next_distribution
 MAX_TEMPERATURE = 100.0
@@ -96,11 +97,11 @@ def check_text(run, value, field: str, empty: bool = True, longest: int | None =
 
 
 def check_items(run, value, field: str = "items") -> list[str]:
-    """A non-empty list of at most MAX_ITEMS items, each checked by check_text."""
+    """A non-empty list of at most MAX_SCORED items, each checked by check_text."""
     if not isinstance(value, list):
         raise FieldError(field, f"must be a list of strings, got {kind_of(value)}")
-    if not 1 <= len(value) <= MAX_ITEMS:
-        raise FieldError(field, f"must hold 1 to {MAX_ITEMS} items, got {len(value)}")
+    if not 1 <= len(value) <= MAX_SCORED:
+        raise FieldError(field, f"must hold 1 to {MAX_SCORED} items, got {len(value)}")
     return [check_text(run, v, f"{field}[{i}]", empty=False) for i, v in enumerate(value)]
 
 
@@ -269,7 +270,7 @@ def attention(run, item: str = "") -> dict:
     def keep(module, args, kwargs, output):
         x = args[0]                                                                 # (1, T, C) after ln_1
         rot = args[2] if len(args) > 2 else kwargs.get("rot")
-        weights.append(attention_weights(module, x, rot)[0])                        # (nh, T, T)
+        weights.append(module.attention_weights(x, rot)[0])                        # (nh, T, T)
 
     handles = [block.attn.register_forward_hook(keep, with_kwargs=True) for block in model.blocks]
     try:
@@ -279,33 +280,6 @@ def attention(run, item: str = "") -> dict:
             h.remove()
     return {"item": item, "tokens": [run.vocab.show(BOUNDARY)] + list(item), "n_layer": len(weights),
             "n_head": model.config.n_head, "layers": [w.tolist() for w in weights]}
-
-
-def attention_weights(attn, x: torch.Tensor, rot=None) -> torch.Tensor:
-    """(B, nh, T, T) causal attention weights of one CausalSelfAttention on its input x (B, T, C)."""
-    q, k, _ = attn._heads(x, rot)                                                   # (B, nh, T, hs) each
-    T, hs = q.size(-2), q.size(-1)
-    scores = q @ k.transpose(-2, -1) / math.sqrt(hs)                                # (B, nh, T, T)
-    causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()             # (T, T)
-    return scores.masked_fill(~causal, float("-inf")).softmax(-1)                   # (B, nh, T, T)
-
-
-def cell_step(cell, xw: torch.Tensor, state: tuple) -> tuple[tuple, dict]:
-    """One step of a recurrent cell from its own weights, with its gates: xw (B, gates*H) is the
-    input's share x2h(x), state its (h,) or (h, c). Returns (new state, {gate name: (B, H)})."""
-    h = state[0]                                                                    # (B, H)
-    if isinstance(cell, LSTMCell):
-        i, f, g, o = (xw + cell.h2h(h)).chunk(4, dim=-1)                            # 4 x (B, H)
-        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-        c = f * state[1] + i * g                                                    # (B, H)
-        return (o * c.tanh(), c), {"input": i, "forget": f, "cell": g, "output": o}
-    if isinstance(cell, GRUCell):
-        xr, xz, xn = xw.chunk(3, dim=-1)                                            # 3 x (B, H)
-        hr, hz, hn = cell.h2h(h).chunk(3, dim=-1)                                   # 3 x (B, H)
-        r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
-        n = (xn + r * hn).tanh()
-        return ((1 - z) * n + z * h,), {"reset": r, "update": z, "candidate": n}
-    return ((xw + cell.h2h(h)).tanh(),), {}
 
 
 @torch.inference_mode()
@@ -323,7 +297,8 @@ def recurrent_trace(run, item: str = "") -> dict:
         xw = cell.x2h(x)                                                            # (1, T, gates*H)
         steps = []
         for t in range(xw.size(1)):
-            state, gates = cell_step(cell, xw[:, t], state)
+            gates = {}
+            state = cell.step(xw[:, t], state, gates=gates)                        # the cell's own equations
             steps.append((state, gates))
         x = torch.stack([s[0] for s, _ in steps], dim=1)                            # (1, T, H)
         layer = {"h": x[0].tolist(), "gates": {g: torch.cat([gs[g] for _, gs in steps]).tolist() for g in steps[0][1]}}
@@ -359,7 +334,7 @@ def embeddings(run) -> dict:
         raise FieldError("run", str(e)) from None
 
 
-def health(run, batch_size: int = 32, seed: int = 1337) -> dict:
+def run_health(run, batch_size: int = 32, seed: int = 1337) -> dict:
     """`makemore diagnose` on the run: tanh saturation and gradient statistics of one training batch,
     on a copy of the model (the check runs it in training mode; the run's own model is untouched)."""
     batch_size = check_int(batch_size, "batch_size", 2, 4096)
@@ -393,7 +368,7 @@ def views(run) -> dict:
 def summary(run, name: str) -> dict:
     """One run as the server lists it: its name, type, size, vocabulary, scores and views."""
     config, vocab = run.config, run.vocab
-    out = {"name": name, "type": run.type, "preset": config.get("preset"),
+    out = {"name": name, "type": run.type, "title": TITLES.get(run.type, run.type), "preset": config.get("preset"),
            "params": sum(p.numel() for p in run.model.parameters()),
            "vocab": [vocab.show(i) for i in range(vocab.size)], "max_len": run.max_len,
            "final": curves(run)["final"], "views": views(run),

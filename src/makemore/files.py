@@ -12,7 +12,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import RunError
+from .errors import RunError, first_line
 
 UMASK = os.umask(0o022)
 os.umask(UMASK)                    # read once: files get the mode any other file here would (0644 usually)
@@ -32,8 +32,7 @@ def atomic_write(path: Path, write) -> None:
     except OSError:
         raise
     except Exception as e:         # torch.save and safetensors report a full disk in errors of their own
-        reason = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
-        raise RunError(f"{path}: cannot write ({reason})") from None
+        raise RunError(f"{path}: cannot write ({first_line(e, 160)})") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -68,3 +67,26 @@ def read_bounded(path, limit: int) -> bytes:
     if len(data) > limit:
         raise RunError(f"{path}: larger than {limit:,} bytes, far more than a run writes there; not read")
     return data
+
+
+@contextlib.contextmanager
+def locked(path, wait: bool = True):
+    """Hold an exclusive lock on the file `path` (created if missing, never through a symbolic link)
+    while the block runs; the holder's pid is written in it. wait=False: if another process holds
+    it, raise BlockingIOError whose `holder` is that process's pid as it wrote it. Without fcntl
+    (Windows), no lock is taken."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o666 & ~UMASK)
+    try:
+        try:
+            import fcntl
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except ImportError:
+            pass
+        except BlockingIOError as e:
+            e.holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)                    # closing releases the lock

@@ -15,11 +15,11 @@ What each preset and recipe measured is in docs/results.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from .errors import UsageError
 from .models import MODELS, config_fields
-from .train import TrainConfig
+from .train import TRAIN_FIELDS, TrainConfig
 
 DEFAULT_TYPE = "lstm"            # the best model per CPU minute on names.txt
 
@@ -131,7 +131,6 @@ BEST = {
 # to an exponent fitted on val (a linear mixture's weights, fitted by EM, are where it starts)
 BEST_MIX = "product"
 
-TRAIN_FIELDS = [f.name for f in fields(TrainConfig)]
 
 
 @dataclass

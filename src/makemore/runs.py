@@ -45,18 +45,17 @@ from safetensors.torch import load_model as load_safetensors, save_model
 from . import cache, distributed, presets
 from .batches import Batches
 from .cache import Prepared
-from .data import (MAX_BYTES, Dataset, Split, Vocab, build_dataset, encode_words, head_rows, read_words, resolve_input,
-                   reverse_split)
-from .errors import DataError, RunError, UsageError
+from .data import (MAX_BYTES, SPLITS, Dataset, Split, Vocab, build_dataset, encode_words, head_rows, read_words,
+                   resolve_input, reverse_split)
+from .errors import DataError, RunError, UsageError, first_line
 from .evaluation import evaluate, token_logp, token_nll
-from .files import UMASK, atomic_write, create_file, read_bounded
+from .files import NOFOLLOW, UMASK, atomic_write, create_file, locked, read_bounded
 from .models import MODELS, build_model, shape_model
 from .models.ensemble import build_mixture, directions, fit_mixture, fit_product, mixture_loss
 from .sampling import novelty, sample_items, score_items
-from .train import TrainConfig, resolve_device, train
+from .train import TRAIN_FIELDS, TrainConfig, resolve_device, train
 from .version import __version__
 
-SPLITS = ("train", "val", "test")
 WEIGHTS = ("best", "last")
 CONFIG_KEYS = ("type", "model", "data")
 DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
@@ -68,7 +67,7 @@ UPDATES_BYTES = 256 * 2 ** 20   # the largest updates.json read
 MIXES = ("fit", "equal", "product")   # an ensemble's: linear weights fitted on val, equal ones, or a product's exponents
 FIT_BYTES = 2 ** 30             # the members' distributions a product mixture is fitted on, at most (the first val items)
 ASIDE = ".replaced-"            # the hidden directory an old run waits in while --force starts a new one
-KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a JSON object"}
+JSON_TYPES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a JSON object"}
 
 
 class RunDir:
@@ -99,25 +98,16 @@ class RunDir:
     def lock(self):
         """Hold DIR/.lock exclusively (one writer at a time); another holder is a one-line error."""
         self.path.mkdir(parents=True, exist_ok=True)
+        held = contextlib.ExitStack()
         try:
-            fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666 & ~UMASK)
+            held.enter_context(locked(self.path / ".lock", wait=False))
+        except BlockingIOError as e:
+            raise RunError(f"{self.path}: another process (pid {e.holder}) is writing this run; wait for it "
+                           "or choose another -o") from None
         except OSError as e:
             raise RunError(f"{self.path / '.lock'}: cannot open the lock ({e.strerror})") from None
-        try:
-            try:
-                import fcntl
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except ImportError:     # no fcntl (Windows): no lock
-                pass
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise RunError(f"{self.path}: another process (pid {holder}) is writing this run; wait for it "
-                               "or choose another -o") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with held:
             yield
-        finally:
-            os.close(fd)                # closing releases the lock
 
     def read_config(self) -> dict:
         """config.json, checked key by key (check_config): a one-line RunError naming the file and
@@ -193,7 +183,7 @@ class RunDir:
 
     def log(self, record: dict) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW
         try:
             fd = os.open(self.metrics_file, flags, 0o666 & ~UMASK)
         except OSError as e:
@@ -299,7 +289,7 @@ def check_config(config, where) -> None:
     model's and the training's options of their fields' types), else a one-line RunError naming
     the file and the key. Values in range are checked where they are used (build_model, TrainConfig)."""
     def bad(key, want, got):
-        want = KINDS.get(want, want)
+        want = JSON_TYPES.get(want, want)
         raise RunError(f"{where}: {key} must be {want}, got {json.dumps(got)[:60]}; not a config this version "
                        "of makemore wrote (train the run again, or mend the file)")
 
@@ -403,7 +393,7 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
         load_safetensors(model, str(f), strict=True, device="cpu")
     except Exception as e:           # truncated, crafted, or another model's weights
         raise RunError(f"{f}: not the weights of this run's {config['type']} model "
-                       f"({str(e).splitlines()[0][:160] if str(e) else type(e).__name__})") from None
+                       f"({first_line(e, 160)})") from None
     return model.to(device).eval()
 
 
@@ -690,7 +680,7 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
     if not rundir.exists() or not rundir.state_file.exists():
         raise RunError(f"{rundir.path}: no run to resume (config.json or state.pt missing)")
     config = rundir.read_config()
-    unknown = [k for k in train_options if k not in presets.TRAIN_FIELDS]
+    unknown = [k for k in train_options if k not in TRAIN_FIELDS]
     if unknown or preset or recipe or type not in (None, config["type"]):
         name = unknown[0].replace("_", "-") if unknown else "preset" if preset else "recipe" if recipe else "type"
         raise UsageError(f"--{name}: model options cannot change on --resume; they are read from the run's config.json")
@@ -711,7 +701,7 @@ def resume_run(path, input=None, device="auto", type: str | None = None, preset:
             model.load_state_dict(state.pop("weights"))
         except (RuntimeError, KeyError) as e:
             raise RunError(f"{rundir.state_file}: its weights do not fit the run's model "
-                           f"({str(e).splitlines()[0][:120]})") from None
+                           f"({first_line(e, 120)})") from None
         saved = rundir.weights_step("last")
         if saved is not None and saved != int(state["step"]) and distributed.is_writer():
             print(f"{rundir.path}: model.safetensors is from step {saved:,} but state.pt from step {int(state['step']):,} "

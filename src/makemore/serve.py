@@ -115,7 +115,7 @@ def api_trace(app, run, **args):
 
 @route("/api/health", "batch_size", "seed", cache=True)
 def api_health(app, run, **args):
-    return explore.health(run, **args)
+    return explore.run_health(run, **args)
 
 
 @route("/api/metrics")
@@ -562,13 +562,9 @@ def _interrupt(signum, frame):
 
 def _standalone(argv=None) -> int:
     """`python -m makemore.serve`: the same command, with the command line's one-line errors."""
-    p = add_arguments(argparse.ArgumentParser(prog="makemore serve", description=DESCRIPTION))
-    args = p.parse_args(argv)
-    try:
-        return main(args)
-    except (UsageError, DataError, RunError) as e:
-        print(f"makemore serve: error: {e}", file=sys.stderr)
-        return 2
+    from .commandline import Parser, guarded
+    args = add_arguments(Parser(prog="makemore serve", description=DESCRIPTION)).parse_args(argv)
+    return guarded("serve", main, args)
 
 
 if __name__ == "__main__":

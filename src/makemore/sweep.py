@@ -43,10 +43,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import presets
-from .errors import DataError, RunError, UsageError
-from .files import atomic_write
+from .errors import DataError, RunError, UsageError, first_line
+from .files import atomic_write, locked
 
-KINDS = ("log", "float", "int", "choice")
+SEARCH_KINDS = ("log", "float", "int", "choice")
 JOURNAL = "study.journal"
 DEFAULT_TRIALS = 30
 DEFAULT_SEED = 1337
@@ -98,7 +98,7 @@ def load_space(file=None, params=()) -> dict | None:
         kind, *bounds = spec.split(":")
         if spec == "default":
             space[name] = None
-        elif kind in KINDS:
+        elif kind in SEARCH_KINDS:
             space[name] = [kind, *map(parse_value, bounds)]
         else:
             space[name] = parse_value(spec)
@@ -117,8 +117,8 @@ def check_dimension(type: str, name: str, spec, where: str = "search space") -> 
     if name not in kinds:
         raise UsageError(f"{where}: {name} is not an option of --type {type} (its options: {', '.join(kinds)})")
     bad = f"{where}: {name}: "
-    if not isinstance(spec, (list, tuple)) or not spec or spec[0] not in KINDS:
-        raise UsageError(bad + f"expected [kind, low, high] with kind one of {', '.join(KINDS)}, got {spec!r}")
+    if not isinstance(spec, (list, tuple)) or not spec or spec[0] not in SEARCH_KINDS:
+        raise UsageError(bad + f"expected [kind, low, high] with kind one of {', '.join(SEARCH_KINDS)}, got {spec!r}")
     kind, args = spec[0], list(spec[1:])
     if kind == "choice":
         if len(args) < 2 or not all(isinstance(a, (str, int, float, bool)) for a in args) or len(set(args)) < len(args):
@@ -171,7 +171,7 @@ def check_options(type: str, options: dict, where: str = "") -> None:
     except UsageError as e:
         raise UsageError(f"{where}: {e}" if where else str(e)) from None
     except (TypeError, ValueError) as e:
-        raise UsageError(f"{where or ', '.join(options)}: not a valid setting ({_first_line(e)})") from None
+        raise UsageError(f"{where or ', '.join(options)}: not a valid setting ({first_line(e)})") from None
 
 
 def resolve_space(type: str, overrides: dict | None = None, where: str = "search space") -> tuple[dict, dict]:
@@ -260,7 +260,7 @@ def open_storage(url: str | None, out: Path, heartbeat: int = HEARTBEAT, grace: 
         return optuna.storages.RDBStorage(_with_driver(url), heartbeat_interval=heartbeat, grace_period=grace,
                                           engine_kwargs={"pool_pre_ping": True})
     except Exception as e:               # no driver, a refused connection, a bad URL
-        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        reason = first_line(e, 200)
         raise UsageError(f"--storage {mask(url)}: cannot open the study's database ({reason})") from None
 
 
@@ -327,10 +327,10 @@ def fail_stale(study, storage, study_id: int, grace: float) -> list[int]:
                     storage.set_trial_state_values(storage.get_trial_id_from_study_id_trial_number(study_id, t.number),
                                                    FAIL)
     return [t.number for t in study.get_trials(deepcopy=False, states=(FAIL,))
-            if t.number in running and not counts(t) and not t.user_attrs.get("interrupted")]
+            if t.number in running and not is_counted(t) and not t.user_attrs.get("interrupted")]
 
 
-def counts(trial) -> bool:
+def is_counted(trial) -> bool:
     """Whether a trial uses up the study's budget: done, pruned, under way, or failed by its own
     error. A trial whose worker died (or was interrupted) does not: another takes its place."""
     state = trial.state.name
@@ -342,14 +342,8 @@ def ask_lock(job: "Job"):
     """One worker of this machine (of this sweep directory) at a time counts the trials and asks for
     a new one, so that they never take more than the count between them. Workers on other machines
     do not share the lock: two that ask at the same moment may each take one more."""
-    fd = os.open(Path(job.out) / ".ask.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    try:
-        with contextlib.suppress(ImportError):
-            import fcntl
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with locked(Path(job.out) / ".ask.lock"):
         yield
-    finally:
-        os.close(fd)
 
 
 # --- workers -------------------------------------------------------------------------------
@@ -402,11 +396,6 @@ class Job:
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:300] if text else type(e).__name__
-
-
 def run_trial(study, storage, study_id: int, trial, job: Job, log=print) -> dict:
     """Train one trial's run in out/trials/NNNN, reporting val at each evaluation; tell the study
     how it ended. Returns its row of the trials table."""
@@ -443,7 +432,7 @@ def run_trial(study, storage, study_id: int, trial, job: Job, log=print) -> dict
         except Exception as e:                     # a diverged run, a setting the model refuses: the trial's own error
             state = State.FAIL
             with contextlib.suppress(Exception):
-                trial.set_user_attr("error", _first_line(e))
+                trial.set_user_attr("error", first_line(e))
     if interrupted:                                # not counted: the study runs another in its place
         with contextlib.suppress(Exception):
             trial.set_user_attr("interrupted", True)
@@ -469,7 +458,7 @@ def work(job: Job, index: int = 0, log=print) -> None:
                 log(f"trial {number:>4}  FAIL      its worker stopped beating (no heartbeat for {job.grace} s); "
                     "another trial takes its place")
             trials = study.get_trials(deepcopy=False)
-            trial = study.ask() if sum(map(counts, trials)) < job.trials else None
+            trial = study.ask() if sum(map(is_counted, trials)) < job.trials else None
         if trial is not None:
             run_trial(study, storage, study_id, trial, job, log)
         elif any(t.state.name == "RUNNING" for t in trials):
@@ -588,7 +577,7 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     for why in lost:
         log(why)
     best = link_best(out, study)
-    done = sum(counts(t) and t.state.is_finished() for t in study.get_trials(deepcopy=False))
+    done = sum(is_counted(t) and t.state.is_finished() for t in study.get_trials(deepcopy=False))
     if lost and done < trials:
         raise RunError(f"{lost[0]}; the study has {done} of {trials} trials: run the same command again to continue it")
     return {"out": str(out), "study": name, "storage": mask(url), "rows": table_rows(study), "best": best}
@@ -772,7 +761,7 @@ def show(out, storage: str | None = None) -> dict:
                 ax, why = vis.plot_param_importances(study, evaluator=importance_evaluator()), None
                 ax.set(title=f"sweep {record['study']!r}: what mattered to val (PED-ANOVA)")
             except (ValueError, RuntimeError) as e:
-                why = _first_line(e)
+                why = first_line(e)
         importance = _save_figure(ax if why is None else note(f"no importances: {why}"), out / "importance.png")
     return {"out": str(out), "study": record["study"], "type": record["type"], "storage": record["storage"],
             "rows": rows, "best": best, "importances": importances, "importance_note": why,

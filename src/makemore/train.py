@@ -67,7 +67,7 @@ class TrainConfig:
     shared_rng: bool = option(False, "draw the batches from the random stream that initialized the model, "
                               "continuing after its draws, as the lectures do with one torch.Generator "
                               "(with --seed 2147483647: the lecture's own batches)")
-    compile: bool = option(False, "torch.compile the training step (a little faster per step, after about 30 s of compiling)")
+    compile: bool = option(False, "torch.compile the training step (faster per step, after a first compilation; docs/results.md)")
     dtype: str = option("float32", "float32, or bfloat16 autocast for the training step (for GPUs with bfloat16 units)")
 
     def validate(self):
@@ -115,6 +115,9 @@ class TrainConfig:
         return self
 
 
+TRAIN_FIELDS = {f.name: f for f in fields(TrainConfig)}     # the training options, by name
+
+
 def lr_at(cfg: TrainConfig, step: int) -> float:
     """Linear warmup, then cosine decay to lr * min_lr_ratio, a step decay, or constant."""
     if step < cfg.warmup_steps:
@@ -156,7 +159,7 @@ def make_optimizer(model, cfg: TrainConfig, device, fused: bool | None = None):
     no_decay = [p for p in params if p.dim() < 2]      # biases and norm gains do not
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if fused is None:
-        fused = device.type in ("cpu", "cuda")   # fused AdamW: about 1.2x faster per step on CPU here
+        fused = device.type in ("cpu", "cuda")   # fused AdamW: faster per step (docs/results.md, throughput)
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.99), fused=fused)
 
 

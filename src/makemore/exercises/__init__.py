@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, first_line
 from .framework import Exercise, Result
 
 
@@ -93,5 +93,5 @@ def check(exercise: str, answer) -> Result:
     except NotImplementedError:
         result.error = f"{', '.join(e.functions)} not written yet (NotImplementedError)"
     except Exception as err:                          # the learner's code failed: say how, in one line
-        result.error = f"{type(err).__name__}: {err}".splitlines()[0]
+        result.error = f"{type(err).__name__}: {first_line(err)}"
     return result

@@ -31,6 +31,11 @@ MODELS = {
     "bow": BoW,
     "transformer": Transformer,
 }
+TITLES = {    # what each type is called in prose (the web page's notes)
+    "bigram": "bigram table", "ngram": "n-gram table", "nnbigram": "neural bigram", "mlp": "MLP",
+    "bnmlp": "BatchNorm MLP", "wavenet": "WaveNet", "rnn": "RNN", "gru": "GRU", "lstm": "LSTM",
+    "bow": "bag-of-words model", "transformer": "Transformer",
+}
 
 
 def model_class(name: str):
@@ -76,7 +81,7 @@ class _NoInit(TorchFunctionMode):
 
 def shape_model(name: str, vocab_size: int, seq_len: int, **options):
     """The model on the meta device: its parameters' shapes and sizes, no memory. The weights are
-    left uninitialized: on meta, nn.init's ops load torch's compiler stack (about a second; the
-    lectures' hand-written layers, which compute their initial weights, still do)."""
+    left uninitialized: on meta, nn.init's ops load torch's compiler stack, which is slow to import
+    (the lectures' hand-written layers, which compute their initial weights, still do)."""
     with torch.device("meta"), _NoInit():
         return build_model(name, vocab_size, seq_len, **options)

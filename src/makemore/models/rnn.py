@@ -49,8 +49,9 @@ def tanh_by_sigmoid(x):
 class RNNCell(nn.Module):
     """h' = tanh(x W_x + h W_h + b)
 
-    step(xw, state, fast): xw is the input's share x W_x + b (B, gates*H); fast (the incremental
-    path) computes the same up to float rounding, in fewer and cheaper operations."""
+    step(xw, state, fast, w_hh, gates): xw is the input's share x W_x + b (B, gates*H); fast (the
+    incremental path) computes the same up to float rounding, in fewer and cheaper operations;
+    gates, a dict, receives each gate's activations (B, H) by name (what the web page draws)."""
     gates = 1
     n_state = 1             # the state is (h,)
 
@@ -65,10 +66,10 @@ class RNNCell(nn.Module):
             return xw + F.linear(h, w_hh)
         return torch.addmm(xw, h, self.h2h.weight.T) if fast else xw + self.h2h(h)
 
-    def step(self, xw, state, fast=False, w_hh=None):
+    def step(self, xw, state, fast=False, w_hh=None, gates=None):
         (h,) = state                                                     # (B, H)
         tanh = tanh_by_sigmoid if fast else torch.tanh
-        return (tanh(self.recurrent(xw, h, fast, w_hh)),)
+        return (tanh(self.recurrent(xw, h, fast, w_hh)),)                # no gates
 
 
 class GRUCell(RNNCell):
@@ -80,7 +81,7 @@ class GRUCell(RNNCell):
         super().__init__(n_in, n_hidden)
         self.h2h = nn.Linear(n_hidden, 3 * n_hidden)                     # b_hn sits inside the reset gate
 
-    def step(self, xw, state, fast=False, w_hh=None):
+    def step(self, xw, state, fast=False, w_hh=None, gates=None):
         (h,) = state                                                     # (B, H)
         tanh = tanh_by_sigmoid if fast else torch.tanh
         xr, xz, xn = xw.chunk(3, dim=-1)                                 # 3 x (B, H)
@@ -89,6 +90,8 @@ class GRUCell(RNNCell):
         r = torch.sigmoid(xr + hr)
         z = torch.sigmoid(xz + hz)
         n = tanh(xn + r * hn)
+        if gates is not None:
+            gates.update(reset=r, update=z, candidate=n)
         return ((1 - z) * n + z * h,)
 
 
@@ -97,12 +100,15 @@ class LSTMCell(RNNCell):
     gates = 4
     n_state = 2             # the state is (h, c)
 
-    def step(self, xw, state, fast=False, w_hh=None):
+    def step(self, xw, state, fast=False, w_hh=None, gates=None):
         h, c = state                                                     # (B, H), (B, H)
         tanh = tanh_by_sigmoid if fast else torch.tanh
         i, f, g, o = self.recurrent(xw, h, fast, w_hh).chunk(4, dim=-1)  # 4 x (B, H)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * tanh(g)
-        h = torch.sigmoid(o) * tanh(c)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), tanh(g), torch.sigmoid(o)
+        if gates is not None:
+            gates.update(input=i, forget=f, cell=g, output=o)
+        c = f * c + i * g
+        h = o * tanh(c)
         return (h, c)
 
 

@@ -46,7 +46,8 @@ class CausalSelfAttention(nn.Module):
         self.dropout = config.dropout
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def _heads(self, x, rot=None):
+    def heads(self, x, rot=None):
+        """Queries, keys and values of x (B, T, C), split into heads (and turned by rot)."""
         B, T, C = x.shape
         qkv = self.c_attn(x).view(B, T, 3, self.n_head, C // self.n_head)          # (B, T, 3, nh, hs): q, k, v
         q, k, v = qkv.unbind(2)                                                      # 3 x (B, T, nh, hs)
@@ -54,21 +55,30 @@ class CausalSelfAttention(nn.Module):
             q, k = rotate(qkv[:, :, :2], rot).unbind(2)                              # q and k turned in one go
         return [t.transpose(1, 2) for t in (q, k, v)]                                # 3 x (B, nh, T, hs)
 
-    def _merge(self, y):
+    def merge(self, y):
+        """The heads' outputs (B, nh, T, hs) joined and projected back: (B, T, C)."""
         B, nh, T, hs = y.shape
         y = y.transpose(1, 2).contiguous().view(B, T, nh * hs)                       # (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
     def forward(self, x, mask=None, rot=None):
         """mask: None for causal attention over the row, else (B, 1, T, T) bool, True = may attend."""
-        q, k, v = self._heads(x, rot)                                                # (B, nh, T, hs)
+        q, k, v = self.heads(x, rot)                                                # (B, nh, T, hs)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, nh, T, hs)
-        return self._merge(y)
+        return self.merge(y)
+
+    def attention_weights(self, x, rot=None):
+        """(B, nh, T, T): how much each position attends to each earlier one, for the input x (B, T, C)."""
+        q, k, _ = self.heads(x, rot)                                                 # (B, nh, T, hs) each
+        T, hs = q.size(-2), q.size(-1)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(hs)                             # (B, nh, T, T)
+        causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()          # (T, T)
+        return scores.masked_fill(~causal, float("-inf")).softmax(-1)
 
     def step(self, x, cache, t, rot=None):
         """x (B, 1, C) at position t; cache = (K, V) preallocated (B, nh, seq_len, hs)."""
-        q, k, v = self._heads(x, rot)                                                # (B, nh, 1, hs)
+        q, k, v = self.heads(x, rot)                                                # (B, nh, 1, hs)
         K, V = cache
         K[:, :, t:t + 1] = k
         V[:, :, t:t + 1] = v
@@ -76,7 +86,7 @@ class CausalSelfAttention(nn.Module):
         # scaled_dot_product_attention's kernel for a single query, and equal to it up to rounding
         att = (q * K[:, :, :t + 1]).sum(-1, keepdim=True) / math.sqrt(q.size(-1))   # (B, nh, t+1, 1)
         y = (att.softmax(2) * V[:, :, :t + 1]).sum(2, keepdim=True)                 # (B, nh, 1, hs)
-        return self._merge(y)
+        return self.merge(y)
 
 
 def rotate(x, rot):

@@ -501,13 +501,13 @@ function drawModelNote(body, run) {
       h("table", {class: "table"}, h("tr", {}, h("th", {}, "member"), h("th", {}, "type"), h("th", {class: "r"}, product ? "exponent" : "weight")),
         run.members.map((m) => h("tr", {}, h("td", {}, baseName(m.run)), h("td", {}, m.type), h("td", {class: "r"}, num(m.weight, 3))))));
   } else if (run.views.health) {
-    fill(body, h("p", {}, `The ${TYPE_NAMES[run.type] || run.type} reads a window of the last characters through `
+    fill(body, h("p", {}, `The ${run.title} reads a window of the last characters through `
       + "tanh layers: its character embeddings and the health of those layers are below."));
   } else if (run.views.embeddings) {
-    fill(body, h("p", {}, `The ${TYPE_NAMES[run.type] || run.type} has no attention or recurrent state to show; `
+    fill(body, h("p", {}, `The ${run.title} has no attention or recurrent state to show; `
       + "its character embeddings are below."));
   } else {
-    fill(body, h("p", {}, `The ${TYPE_NAMES[run.type] || run.type} is a table of counts: the bigram counts below `
+    fill(body, h("p", {}, `The ${run.title} is a table of counts: the bigram counts below `
       + "are what a bigram model learns."));
   }
 }
@@ -535,8 +535,6 @@ function drawAttention(body, att) {
         h("figcaption", {}, `head ${hd + 1}`))))));
 }
 
-const TYPE_NAMES = {bigram: "bigram table", ngram: "n-gram table", nnbigram: "neural bigram", mlp: "MLP",
-  bnmlp: "BatchNorm MLP", wavenet: "WaveNet", bow: "bag-of-words model"};
 const GATE_NOTES = {
   h: "hidden state h, in (−1, 1): what the next layer and the prediction read",
   c: "cell state c: the LSTM's memory, unbounded",

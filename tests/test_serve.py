@@ -645,9 +645,7 @@ def test_host_warning_and_parser():
         assert serve.exposure_warning(host) is None
     for host in ["0.0.0.0", "192.168.1.5", "::", ""]:
         assert "reachable from other machines" in serve.exposure_warning(host or "0.0.0.0")
-    sub = argparse.ArgumentParser(prog="makemore").add_subparsers(dest="command")
-    serve.add_parser(sub)
-    a = sub.choices["serve"].parse_args(["runs/a", "runs/b", "--port", "8000"])
+    a = serve.add_arguments(argparse.ArgumentParser(prog="makemore serve")).parse_args(["runs/a", "runs/b", "--port", "8000"])
     assert a.runs == ["runs/a", "runs/b"] and a.port == 8000 and a.host == "127.0.0.1" and a.threads == 1
 
 

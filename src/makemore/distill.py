@@ -23,28 +23,20 @@ distillation) and a `distill` record of the teacher (its path and the SHA-256 of
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from . import presets
 from .batches import SoftTargets, split_digest
 from .data import MAX_BYTES
 from .errors import DataError, RunError, UsageError
-from .models import MODELS
 from .models.base import SequenceModel
-from .runs import RunDir, create_run, load_run, memory_available, resume_run
-from .train import TRAIN_FIELDS, TrainConfig
+from .runs import RunDir, create_run, load_run, memory_available
+from .train import TrainConfig
 
-DESCRIPTION = ("Train one model (the student) on a teacher run's next-character distributions mixed with the "
-               "true characters: (1 - alpha) * CE(true) + alpha * CE(teacher). The teacher is any run directory, "
-               "an ensemble usually; its distributions over the training split are computed once and stored in "
-               "the student's directory. The student is a normal run: eval, sample, score and serve work on it.")
 BATCH_ROWS = 512               # the teacher's forward, this many items at a time
 
 
@@ -158,67 +150,3 @@ def _holds(soft_file: Path, split) -> bool:
     except RunError:
         return False
     return meta.get("rows") == split_digest(split)
-
-
-def add_parser(subparsers, commands: dict | None = None):
-    """The `distill` subcommand, on the command line's subparsers (and its function in `commands`)."""
-    p = subparsers.add_parser("distill", help="train one model on a teacher run's (an ensemble's) distributions",
-                              description=DESCRIPTION)
-    p.add_argument("teacher", metavar="TEACHER", nargs="?", help="the teacher: a run or ensemble directory "
-                   "(not with --resume: the run's own)")
-    p.add_argument("-o", "--out", required=True, metavar="DIR", help="the student's run directory")
-    p.add_argument("--alpha", type=float, default=0.5, help="the teacher's share of each target (default: 0.5)")
-    p.add_argument("--temperature", type=float, default=1.0, help="flatten the teacher's distributions: p^(1/T), "
-                   "renormalized (default: 1)")
-    p.add_argument("--type", help=f"the student's model type: {', '.join(MODELS)} (default: {presets.DEFAULT_TYPE})")
-    p.add_argument("--preset", help="named model size of the student's type")
-    p.add_argument("--recipe", help=f"named training recipe: {', '.join(presets.RECIPES)}")
-    p.add_argument("--resume", action="store_true", help="continue the student in DIR exactly where it stopped")
-    p.add_argument("--force", action="store_true", help="overwrite an existing run in DIR (once the new one starts)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    skip = {"vocab_size", "seq_len", "soft_targets", "distill_alpha", "distill_temperature"}
-    seen = set(skip)
-    g = p.add_argument_group("the student's training and model options (as makemore train's)")
-    for f in [*fields(TrainConfig), *(f for cls in MODELS.values() for f in fields(cls.Config))]:
-        if f.name in seen:
-            continue
-        seen.add(f.name)
-        kind = dict(action=argparse.BooleanOptionalAction) if isinstance(f.default, bool) else \
-            dict(type=type(f.default), metavar=f.name.upper())
-        g.add_argument("--" + f.name.replace("_", "-"), dest=f"opt_{f.name}", default=None,
-                       help=f.metadata.get("help", f"{f.name.replace('_', ' ')} (model option)"), **kind)
-    if commands is not None:
-        commands["distill"] = main
-    return p
-
-
-def main(a) -> int:
-    """`makemore distill`: train (or --resume) the student in -o DIR, then print its losses."""
-    options = {k[4:]: v for k, v in vars(a).items() if k.startswith("opt_") and v is not None}
-    if a.resume:
-        if a.force:
-            raise UsageError("--resume and --force contradict each other")
-        model_options = [k for k in options if k not in TRAIN_FIELDS]
-        if model_options or a.type or a.preset or a.recipe:
-            raise UsageError("--resume: model options cannot change; they are read from the run's config.json")
-        run = resume_run(a.out, device=a.device, **options)
-        if "distill" not in run.config:
-            raise UsageError(f"{a.out}: not a distilled run; continue it with makemore train --resume")
-    else:
-        if a.teacher is None:
-            raise UsageError("the teacher run directory is missing: makemore distill TEACHER -o DIR")
-        run = student(a.out, a.teacher, alpha=a.alpha, temperature=a.temperature, force=a.force, device=a.device,
-                      type=a.type, preset=a.preset, recipe=a.recipe, **options)
-    print(run.describe(), file=sys.stderr)
-    result = run.train(progress=not a.no_progress)
-    if result["interrupted"]:
-        print(f"stopped at step {result['step']:,}; saved. Continue with: makemore distill -o {a.out} --resume",
-              file=sys.stderr)
-        return 128 + result["interrupted"]
-    print(f"teacher {run.config['distill']['teacher']} ({run.config['distill']['teacher_type']}), "
-          f"alpha {run.config['distill']['alpha']}, temperature {run.config['distill']['temperature']}")
-    print("split   nats/char")
-    for s, v in result["losses"].items():
-        print(f"{s:<7} {v:9.4f}")
-    return 0

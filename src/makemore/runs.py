@@ -45,7 +45,7 @@ from safetensors.torch import load_model as load_safetensors, save_model
 from . import cache, distributed, presets
 from .batches import Batches
 from .cache import Prepared
-from .data import (MAX_BYTES, SPLITS, Dataset, Split, Vocab, build_dataset, encode_words, head_rows, read_words,
+from .data import (MAX_BYTES, SPLITS, Dataset, Split, Vocab, encode_words, head_rows, read_words,
                    resolve_input, reverse_split)
 from .errors import DataError, RunError, UsageError, first_line
 from .evaluation import evaluate, token_logp, token_nll
@@ -569,23 +569,6 @@ class Run:
                 novel = novelty(items, *self.heldout_words())
         return [{"item": w, "novelty": m} for w, m in zip(items, novel)]
 
-    def members_table(self) -> str:
-        """An ensemble's members, each with its weight, val and test loss, then the mixture's."""
-        c = self.config
-        if c["type"] != "ensemble":
-            raise UsageError(f"{self.path}: a {c['type']} run is not an ensemble")
-        lines = [f"{'run':<32} {'type':<12} {'weight':>7} {'val':>8} {'test':>8}"]
-        reverse = c.get("member_reverse", [False] * len(c["members"]))
-        for name, kind, w, v, t, r in zip(c["members"], c["member_types"], c["weights"], c["member_loss"]["val"],
-                                          c["member_loss"]["test"], reverse):
-            lines.append(f"{name:<32} {kind + (' (rtl)' if r else ''):<12} {w:7.3f} {v:8.4f} {t:8.4f}")
-        if "direction_weights" in c:              # the two directions' mixtures, then the mixture of the two
-            for d, name in enumerate(("left to right", "right to left")):
-                lines.append(f"{name:<32} {'':<12} {c['direction_weights'][d]:7.3f} {c['direction_loss']['val'][d]:8.4f} "
-                             f"{c['direction_loss']['test'][d]:8.4f}")
-        lines.append(f"{'ensemble':<32} {'':<12} {1.0:7.3f} {c['val']:8.4f} {c['test']:8.4f}")
-        return "\n".join(lines)
-
     def score(self, items: list[str]) -> list[dict]:
         """Each item's NLL: {"item", "nll" (nats), "nll_per_char", "chars"}."""
         if not self.reverse:
@@ -784,36 +767,6 @@ def load_run(path, weights: str | None = "best", device="cpu", input=None) -> Ru
     device = resolve_device(str(device))
     model = None if weights is None else load_model(rundir, weights, device, config)
     return Run(path, config, model, device, input=input)
-
-
-def inspected_model(path=None, trained: bool = True, weights: str = "last", type: str | None = None,
-                    preset: str | None = None, input=None, seed: int = 1337, device="cpu", **options):
-    """(model, data, label, updates) for lr-find and diagnose: the trained model of the run in
-    `path` (trained=True; with its recorded update ratios), a fresh model of that run's config
-    (trained=False), or, without a run, a fresh model of `type`."""
-    if path is not None and is_run(path):
-        if options or type or preset:
-            raise UsageError("model options apply to a fresh model; with -o DIR the run's config is used")
-        if trained:
-            run = load_run(path, weights, device, input=input)
-            return run.model, run.data, f"{run.type} (trained: {path})", run.dir.read_updates()
-    model, data = fresh_model(type, preset, input, seed, like=path if path is not None and is_run(path) else None, **options)
-    return model, data, f"{model.__class__.__name__.lower()} (fresh init)", None
-
-
-def fresh_model(type: str | None = None, preset: str | None = None, input=None, seed: int = 1337,
-                like: str | None = None, **options):
-    """(model, data) of an untrained model: of `type` on `input`, or of the same config and data as
-    the run in directory `like` (lr-find, diagnose)."""
-    if like is not None:
-        run = load_run(like, weights=None, input=input)
-        config, data, type = run.config["model"], run.data, run.type
-    else:
-        resolved = presets.resolve(type, preset, **options)
-        data = build_dataset(read_words(input))
-        config, type = dict(resolved.model, vocab_size=data.vocab.size, seq_len=data.max_len + 1), resolved.type
-    torch.manual_seed(seed)
-    return build_model(type, **config), data
 
 
 def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: bool = False, device="auto") -> Run:

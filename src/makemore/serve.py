@@ -509,16 +509,19 @@ def load_runs(paths, weights: str = "best") -> dict:
     return {name: load_run(d, weights, "cpu") for name, d in zip(names, dirs)}
 
 
+HELP = "a local web page to explore runs"
+
+
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of `makemore serve` (also `python -m makemore.serve`)."""
+    from .commandline import add
     p.add_argument("runs", nargs="*", metavar="RUN_DIR",
                    help="run directories, or directories of runs (default: ./runs)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only; anything else prints a warning)")
     p.add_argument("--port", type=int, default=0, help="port (default: 0, a free one)")
-    p.add_argument("--weights", default="best", choices=["best", "last"],
-                   help="which checkpoint: best by val, or last (default: best)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch's CPU threads per request (default: 1; requests run side by side)")
+    add(p, "weights")
+    add(p, "threads", default=1, help="torch's CPU threads per request (default: 1; requests run side by side)")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p
 
@@ -527,11 +530,6 @@ DESCRIPTION = ("Serve a local web page to explore trained runs: generate items, 
                "next-character distribution and each character's surprise, look inside the model "
                "(bigram counts, embeddings, attention, gates, tanh statistics) and compare runs. A JSON "
                "API under /api/ answers the same questions (docs/serve.md).")
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """The `serve` subcommand, on the command line's subparsers."""
-    return add_arguments(subparsers.add_parser("serve", help="a local web page to explore runs", description=DESCRIPTION))
 
 
 def main(args) -> int:

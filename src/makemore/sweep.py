@@ -796,18 +796,15 @@ DESCRIPTION = ("Search a model type's options with Optuna: every trial trains a 
                "Run it again to continue or extend the sweep. See docs/sweeps.md.")
 
 
-def add_parser(subparsers):
-    """The `sweep` subcommand, on the command line's subparsers."""
-    return add_arguments(subparsers.add_parser("sweep", help="search a model type's options with Optuna (every "
-                                               "trial a run)", description=DESCRIPTION))
+HELP = "search a model type's options with Optuna (every trial a run)"
 
 
 def add_arguments(p):
     """The options of `makemore sweep`."""
-    p.add_argument("-o", "--out", required=True, metavar="DIR", help="sweep directory (trials/, best, sweep.json)")
-    p.add_argument("-i", "--input", metavar="FILE", help="text file with one item per line (default: the bundled "
-                   "names.txt; continuing a sweep: its own)")
-    p.add_argument("--type", help=f"model type: {', '.join(presets.SEARCH)} (default: {presets.DEFAULT_TYPE})")
+    from .commandline import add
+    add(p, "out", required=True, help="sweep directory (trials/, best, sweep.json)")
+    add(p, "input", help="text file with one item per line (default: the bundled names.txt; continuing a sweep: its own)")
+    add(p, "type", help=f"model type: {', '.join(presets.SEARCH)} (default: {presets.DEFAULT_TYPE})")
     p.add_argument("--trials", type=int, help=f"trials the study should have (default: {DEFAULT_TRIALS}; a larger "
                    "number extends a finished sweep)")
     p.add_argument("--workers", type=int, default=1, help="worker processes on this machine, each with its share of "
@@ -819,9 +816,9 @@ def add_arguments(p):
     p.add_argument("--param", action="append", default=[], metavar="NAME=SPEC",
                    help="one override: lr=log:1e-3:1e-2, n_hidden=int:128:512:64, dropout=float:0:0.4, "
                    "block_size=choice:8:16, dropout=0.1 (fixed) or dropout=default (dropped); repeatable")
-    p.add_argument("--max-steps", type=int, help="steps of every trial (default: the type's own)")
-    p.add_argument("--seed", type=int, help=f"seed every trial trains with (default: {DEFAULT_SEED})")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    add(p, "max_steps", default=None, help="steps of every trial (default: the type's own)")
+    add(p, "seed", default=None, help=f"seed every trial trains with (default: {DEFAULT_SEED})")
+    add(p, "device")
     p.add_argument("--show", action="store_true", help="print the trials table and write history.png and "
                    "importance.png in DIR")
     return p

@@ -413,7 +413,7 @@ plt.show()
 
 # %%
 from makemore.diagnostics import lr_sweep
-from makemore.runs import fresh_model
+from makemore.inspection import fresh_model
 
 model, _ = fresh_model("mlp")                        # what `makemore lr-find --type mlp` sweeps: the default MLP, seed 1337
 sweep = lr_sweep(model, data, steps=L.steps(1000, 100))
@@ -421,7 +421,7 @@ print(f"suggested: {sweep['suggested_lr']:.3g} (half of {sweep['min_loss_lr']:.3
 L.figure("p2-lr", round(sweep["suggested_lr"], 3))
 # %% [code zh]
 from makemore.diagnostics import lr_sweep
-from makemore.runs import fresh_model
+from makemore.inspection import fresh_model
 
 model, _ = fresh_model("mlp")                        # `makemore lr-find --type mlp` 扫描的对象：默认 MLP，种子 1337
 sweep = lr_sweep(model, data, steps=L.steps(1000, 100))

@@ -328,7 +328,8 @@ def test_no_write_follows_a_planted_symlink(trained, tmp_path, record):
 
 def test_train_log_is_never_written_through_a_link(tmp_path, small_file, record):
     """The logs of `best`'s members and of a sweep's trials replace a link planted at their name."""
-    from makemore import runs, sweep
+    from makemore import sweep
+    from makemore.runs import mixtures
     outside = tmp_path / "outside.txt"
     outside.write_text("keep me\n")
     threads = torch.get_num_threads()
@@ -337,7 +338,7 @@ def test_train_log_is_never_written_through_a_link(tmp_path, small_file, record)
         member.mkdir(parents=True)
         (member / "train.log").symlink_to(outside)
         try:
-            runs._train_member(str(member), {"type": "bigram"}, str(small_file), "cpu", 1, str(member / "train.log"))
+            mixtures.train_member(str(member), {"type": "bigram"}, str(small_file), "cpu", 1, str(member / "train.log"))
         finally:
             torch.set_num_threads(threads)
         assert outside.read_text() == "keep me\n" and not (member / "train.log").is_symlink()
@@ -360,7 +361,7 @@ READS = "run files read by eval, resume and diagnose: a link, a FIFO, far too la
 @pytest.mark.parametrize("kind", ["a link", "a link to /dev/zero", "a FIFO", "too large"])
 @pytest.mark.parametrize("name", ["config.json", "updates.json"])
 def test_run_files_are_read_only_whole_regular_and_bounded(trained, tmp_path, monkeypatch, name, kind, record):
-    from makemore import runs
+    from makemore.runs import directory
     d, _, resume = trained
     f = d / name
     real = tmp_path / name
@@ -375,7 +376,7 @@ def test_run_files_are_read_only_whole_regular_and_bounded(trained, tmp_path, mo
         elif kind == "a FIFO":
             os.mkfifo(f)
         else:
-            monkeypatch.setattr(runs, "CONFIG_BYTES" if name == "config.json" else "UPDATES_BYTES", 4096)
+            monkeypatch.setattr(directory, "CONFIG_BYTES" if name == "config.json" else "UPDATES_BYTES", 4096)
             f.write_text(real.read_text() + " " * 5000)
         commands = [["eval", "-o", d], resume] if name == "config.json" else [["diagnose", "-o", d, "--png", tmp_path / "x.png"]]
         for command in commands:

@@ -169,7 +169,7 @@ def test_swa_is_the_mean_of_the_weights_of_the_last_steps(tmp_path, names):
         if step >= 15:                                                 # the steps after 15 = 0.75 * 20
             snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
     model, run = seeded(data, dropout=0.1), RunDir(tmp_path / "r")
-    train(model, data, TrainConfig(**cfg, swa_start=0.75), run=run, progress=False, on_step=record)
+    train(model, data, TrainConfig(**cfg, swa_start=0.75), checkpoints=run, progress=False, on_step=record)
     assert len(snapshots) == 5
     for k, v in plain.state_dict().items():
         assert torch.equal(snapshots[-1][k], v), k                      # the average does not touch training
@@ -190,12 +190,12 @@ def test_resume_is_exact_with_swa_and_the_awd_options(tmp_path, names, opts, sto
     cfg = dict(max_steps=40, batch_size=16, lr=3e-3, eval_interval=15, log_interval=5, bucket=4, **opts)
     model_opts = {} if opts else {k: v for k, v in AWD.items() if k != "locked_hidden"}
     full = seeded(data, **model_opts)
-    train(full, data, TrainConfig(**cfg), run=RunDir(tmp_path / "a"), progress=False)
+    train(full, data, TrainConfig(**cfg), checkpoints=RunDir(tmp_path / "a"), progress=False)
     run = RunDir(tmp_path / "b")
-    train(seeded(data, **model_opts), data, TrainConfig(**cfg), run=run, progress=False, stop_at=stop)
+    train(seeded(data, **model_opts), data, TrainConfig(**cfg), checkpoints=run, progress=False, stop_at=stop)
     resumed = seeded(data, **model_opts)
     from safetensors.torch import load_model
     load_model(resumed, str(run.weights_file("last")))
-    train(resumed, data, TrainConfig(**cfg), run=run, progress=False, resume=run.load_state())
+    train(resumed, data, TrainConfig(**cfg), checkpoints=run, progress=False, resume=run.load_state())
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k

@@ -105,13 +105,13 @@ def test_a_distilled_run_resumes_exactly_and_checks_its_rows(teacher, tmp_path, 
         torch.manual_seed(0)
         return build_model("lstm", data.vocab.size, data.max_len + 1, n_embd=8, n_hidden=16, dropout=0.1)
     full = fresh()
-    train(full, data, TrainConfig(**cfg), run=RunDir(tmp_path / "a"), progress=False)
+    train(full, data, TrainConfig(**cfg), checkpoints=RunDir(tmp_path / "a"), progress=False)
     part, rd = fresh(), RunDir(tmp_path / "b")
-    train(part, data, TrainConfig(**cfg), run=rd, progress=False, stop_at=13)
+    train(part, data, TrainConfig(**cfg), checkpoints=rd, progress=False, stop_at=13)
     resumed = fresh()
     from safetensors.torch import load_model
     load_model(resumed, str(rd.weights_file("last")))
-    train(resumed, data, TrainConfig(**cfg), run=rd, progress=False, resume=rd.load_state())
+    train(resumed, data, TrainConfig(**cfg), checkpoints=rd, progress=False, resume=rd.load_state())
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k
     other = build_dataset(names[:700])

@@ -57,16 +57,16 @@ def test_resume_is_exact(tmp_path, names, model_type, opts):
         return seeded(model_type, data, **model_opts)
 
     full = fresh()
-    train(full, data, TrainConfig(**cfg), run=RunDir(tmp_path / "a"), progress=False)
+    train(full, data, TrainConfig(**cfg), checkpoints=RunDir(tmp_path / "a"), progress=False)
 
     part = fresh()
     run = RunDir(tmp_path / "b")
-    out = train(part, data, TrainConfig(**cfg), run=run, progress=False, stop_at=22)
+    out = train(part, data, TrainConfig(**cfg), checkpoints=run, progress=False, stop_at=22)
     assert out == {"step": 22, "best_val": out["best_val"], "interrupted": signal.SIGINT}
     resumed = fresh()   # a new process would rebuild the model and load the last weights
     from safetensors.torch import load_model
     load_model(resumed, str(run.weights_file("last")))
-    train(resumed, data, TrainConfig(**cfg), run=run, progress=False, resume=run.load_state())
+    train(resumed, data, TrainConfig(**cfg), checkpoints=run, progress=False, resume=run.load_state())
     for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k
 
@@ -96,7 +96,7 @@ def test_ema_saves_the_average_and_trains_the_same(tmp_path, names, model_type):
         trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
         average = {k: d * average[k] + (1 - d) * v for k, v in trained.items()}
 
-    train(model, data, TrainConfig(**cfg, ema=decay), run=run, progress=False, on_step=follow)
+    train(model, data, TrainConfig(**cfg, ema=decay), checkpoints=run, progress=False, on_step=follow)
     for k, v in plain.state_dict().items():
         assert torch.equal(trained[k], v), k                     # the average does not touch training
     saved = fresh()
@@ -127,10 +127,10 @@ def test_ema_can_be_turned_on_or_off_on_resume(tmp_path, names):
     from safetensors.torch import load_model
     for first, then in ((0.9, 0.0), (0.0, 0.9)):
         run = RunDir(tmp_path / f"{first}-{then}")
-        train(fresh(), data, TrainConfig(**cfg, ema=first), run=run, progress=False, stop_at=17)
+        train(fresh(), data, TrainConfig(**cfg, ema=first), checkpoints=run, progress=False, stop_at=17)
         resumed, trained = fresh(), {}
         load_model(resumed, str(run.weights_file("last")))
-        train(resumed, data, TrainConfig(**cfg, ema=then), run=run, progress=False, resume=run.load_state(),
+        train(resumed, data, TrainConfig(**cfg, ema=then), checkpoints=run, progress=False, resume=run.load_state(),
               on_step=lambda step, m, lr: trained.update({k: v.clone() for k, v in m.state_dict().items()}))
         for k, v in full.state_dict().items():
             assert torch.equal(trained[k], v), (first, then, k)
@@ -151,7 +151,7 @@ def test_checkpoints_and_metrics(tmp_path, names):
     torch.manual_seed(0)
     m = build_model("mlp", data.vocab.size, data.max_len + 1)
     run = RunDir(tmp_path / "r")
-    train(m, data, TrainConfig(max_steps=30, eval_interval=10, log_interval=10), run=run, progress=False)
+    train(m, data, TrainConfig(max_steps=30, eval_interval=10, log_interval=10), checkpoints=run, progress=False)
     recs = run.read_metrics()
     assert [r["step"] for r in recs if "val" in r] == [10, 20, 30]
     elapsed = [r["elapsed"] for r in recs if "val" in r]                      # wall time since the start

@@ -179,14 +179,15 @@ def step_loss(model, x, y, **extra):
     return model.loss(x, y, **extra)
 
 
-def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device("cpu"),
+def train(model, data: Dataset, cfg: TrainConfig, checkpoints=None, device=torch.device("cpu"),
           resume: dict | None = None, progress: bool = True, writer=None, stop_at: int | None = None,
           on_step=None, on_eval=None) -> dict:
     """Train `model` in place and return {"step", "best_val", "interrupted"} (interrupted: the
     signal that stopped it, SIGINT or SIGTERM, else 0).
 
-    run: the runs.RunDir to checkpoint into (last + best-by-val weights, state.pt, metrics.jsonl);
-    None keeps nothing.
+    checkpoints: where the checkpoints (last and best-by-val weights, the state to resume) and the
+    metrics go: anything with save_checkpoint(model, state, best) and log(record), a RunDir; None
+    keeps nothing.
     resume: a state dict from a checkpoint, to continue exactly where it stopped.
     stop_at: stop after this step as a Ctrl-C would (used to test exact resumption).
     on_step(step, model, lr): an optional hook called after each optimizer step (diagnostics).
@@ -203,117 +204,32 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
     accum = accumulation(cfg, world)
     if world > 1 and cfg.compile:
         raise UsageError("--compile is not supported with several processes yet")
-    if rank > 0:                                     # rank 0 alone reports and writes
-        run, writer, progress = None, None, False
-    model.to(device)
     if cfg.shared_rng and world > 1:
         raise UsageError("--shared-rng draws every batch from one stream: it trains on one process only")
-    generator = torch.Generator().manual_seed(cfg.seed + rank)    # each process draws its own batches
-    if cfg.shared_rng and resume is None:                         # on from where the model's init left the stream
-        generator.set_state(torch.get_rng_state())
-    torch.manual_seed(cfg.seed + rank)
-    soft = None
-    if cfg.soft_targets and cfg.distill_alpha > 0:   # alpha 0: the plain run, bit for bit
-        soft = SoftTargets.load(cfg.soft_targets, data.train, cfg.distill_alpha, cfg.distill_temperature)
-    batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack, soft=soft)
-    if resume is None:
-        model.fit(batches.x, batches.y)                 # closed-form part: the count models count here
-    optimizer = make_optimizer(model, cfg, device)
+    if rank > 0:                                     # rank 0 alone reports and writes
+        checkpoints, writer, progress = None, None, False
+    batches, optimizer, step, best_val, average = starting_state(model, data, cfg, device, resume, rank, world)
     max_steps = cfg.max_steps if optimizer is not None else 0   # nothing left to step after counting
-    step, best_val = 0, float("inf")
-    if resume is not None:
-        if optimizer is not None:
-            optimizer.load_state_dict(resume["optimizer"])
-        step, best_val = int(resume["step"]), float(resume["best_val"])
-        streams = resume.get("ranks") or [{"batches": resume, "torch_rng": resume["torch_rng"]}]
-        if len(streams) == world:                    # the same processes: each continues its own stream
-            batches.load_state_dict(streams[rank]["batches"])
-            torch.set_rng_state(streams[rank]["torch_rng"])
-        else:                                        # another number of processes: fresh streams from here
-            generator.manual_seed(cfg.seed + rank + 1_000_003 * step)
-            torch.manual_seed(cfg.seed + rank + 1_000_003 * step)
-            if rank == 0:
-                print(f"resuming a run of {len(streams)} process(es) on {world}: the batches drawn from step "
-                      f"{step:,} on are new ones (the same in expectation, not bit for bit)", file=sys.stderr)
-    average = None
-    if cfg.ema > 0 or cfg.swa_start > 0:       # starts as the model stands (resuming: the saved average)
-        average = copy.deepcopy(model).requires_grad_(False)
-    if resume is not None and "trained" in resume:   # saved with an average: these are the trained weights
-        model.load_state_dict(resume["trained"])
-    scored = model if average is None else average             # evaluated and saved
     if resume is None and optimizer is not None:
         init = init_check(model, batches)
         if progress:
             print(init["message"])
-        if run:
-            run.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
+        if checkpoints:
+            checkpoints.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
     loss_fn = torch.compile(step_loss) if cfg.compile else step_loss   # traces through the model's weights
     ddp = distributed.wrap(model) if optimizer is not None else None  # several processes: gradients averaged
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.dtype == "bfloat16")
     rows = (len(batches.x) if cfg.batch_size == 0 else cfg.batch_size) * accum * world
-    tokens_per_step = rows * batches.tokens_per_row
-    t_start = time.perf_counter() - (float(resume["elapsed"]) if resume is not None and "elapsed" in resume else 0.0)
-
-    def streams():
-        """Every process's batch stream and random state (each process calls it), to resume exactly."""
-        return distributed.gather({"batches": batches.state_dict(), "torch_rng": torch.get_rng_state()})
-
-    def checkpoint(step, val, ranks):
-        """Save the scored weights (as best too, if val is the best so far) with the state to resume.
-        Weights that are no longer finite numbers are never saved: training stops, the last good
-        checkpoint stays."""
-        nonlocal best_val
-        if not all(bool(torch.isfinite(p).all()) for p in chain(model.parameters(), scored.parameters())):
-            raise RunError(f"the weights stopped being finite numbers by step {step:,}; training stopped and "
-                           + ("the last good checkpoint was kept" if run and run.state_file.exists() else
-                              "no checkpoint had been saved yet") + " (lower --lr, or set --grad-clip)")
-        if run is None:
-            return
-        best = val is not None and val < best_val
-        best_val = val if best else best_val
-        trained = {} if average is None else {"trained": model.state_dict()}
-        opt = {} if optimizer is None else {"optimizer": optimizer.state_dict()}
-        per_rank = {"ranks": ranks} if len(ranks) > 1 else {}
-        run.save_checkpoint(scored, {"step": torch.tensor(step), "best_val": torch.tensor(best_val), **opt,
-                                     **batches.state_dict(), **trained, "torch_rng": torch.get_rng_state(), **per_rank,
-                                     "elapsed": torch.tensor(time.perf_counter() - t_start)}, best=best)
-
-    def evaluate_and_checkpoint(step):
-        ranks = streams()
-        if rank > 0:                                 # rank 0 evaluates and saves; the others go on
-            return
-        if cfg.calibrate:
-            calibrate_batchnorm(scored, data.train, device)
-        val = evaluate(scored, data.val, device)
-        if not math.isfinite(val):
-            raise RunError(f"the val loss is {val} at step {step:,}; training stopped and "
-                           + ("the last good checkpoint was kept" if run and run.state_file.exists() else
-                              "no checkpoint had been saved yet") + " (lower --lr, or set --grad-clip)")
-        model.train()
-        bar.write(f"step {step:>7d} | val {val:.4f} nats/char ({val / math.log(2):.4f} bits)")
-        if run:
-            run.log({"step": step, "val": val, "elapsed": time.perf_counter() - t_start})
-        if writer:
-            writer.add_scalar("loss/val", val, step)
-        checkpoint(step, val, ranks)
-        if on_eval is not None:
-            on_eval(step, val)
-
-    interrupted = 0                           # Ctrl-C or SIGTERM finishes the step, saves, and stops
-    def on_signal(signum, frame):
-        nonlocal interrupted
-        if interrupted:
-            raise KeyboardInterrupt
-        interrupted = signum
-    handled = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
-    old_handlers = {s: signal.signal(s, on_signal) for s in handled}
+    elapsed = float(resume["elapsed"]) if resume is not None and "elapsed" in resume else 0.0
+    bar = tqdm(total=max_steps, initial=step, disable=not progress, dynamic_ncols=True, unit="step")
+    keeper = Checkpointer(checkpoints, model, average, optimizer, batches, data, cfg, device, bar, writer,
+                          best_val, elapsed, kept=resume is not None, on_eval=on_eval)
+    meter = LossLog(device, rows * batches.tokens_per_row, bar, checkpoints, writer)
 
     model.train()
-    bar = tqdm(total=max_steps, initial=step, disable=not progress, dynamic_ncols=True, unit="step")
-    loss_sum = torch.zeros((), device=device)          # summed on device; read at log intervals only
-    n_summed, t_log, evaluated = 0, time.perf_counter(), None
-    try:
-        while step < max_steps and not interrupted:
+    evaluated = None
+    with bar, StopSignals() as stop:                  # Ctrl-C or SIGTERM finishes the step, saves, and stops
+        while step < max_steps and not stop.signal:
             lr = lr_at(cfg, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -326,7 +242,7 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                         loss = ddp(x, y, **extra) if ddp is not None else loss_fn(model, x, y, **extra)
                     loss = batches.weigh(loss, y, cfg.batch_size) / accum
                     loss.backward()
-                loss_sum += loss.detach()
+                meter.add(loss)
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
@@ -334,48 +250,200 @@ def train(model, data: Dataset, cfg: TrainConfig, run=None, device=torch.device(
                 update_average(average, model, ema_decay(cfg.ema, step) if cfg.ema else swa_decay(cfg, step))
             if on_step is not None:
                 on_step(step, model, lr)
-            n_summed += 1
+            meter.stepped()
             step += 1
             bar.update(1)
-            interrupted = distributed.any_rank(interrupted, device)           # all processes stop at one step
+            stop.signal = distributed.any_rank(stop.signal, device)          # all processes stop at one step
 
             if step % cfg.log_interval == 0 or step == max_steps:
-                dt = time.perf_counter() - t_log
-                mean_loss = distributed.mean_over_ranks(loss_sum).item() / n_summed
-                if not math.isfinite(mean_loss):
-                    raise RunError(f"the training loss became {mean_loss} by step {step:,}; training stopped and "
-                                   + ("the last good checkpoint was kept" if run and run.state_file.exists() else
-                                      "no checkpoint had been saved yet") + " (lower --lr, or set --grad-clip)")
-                tok_s = tokens_per_step * n_summed / dt
-                bar.set_postfix(loss=f"{mean_loss:.4f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr:.2g}")
-                if run:
-                    run.log({"step": step, "loss": mean_loss, "lr": lr, "tokens_per_sec": tok_s})
-                if writer:
-                    writer.add_scalar("loss/train", mean_loss, step)
-                    writer.add_scalar("lr", lr, step)
-                loss_sum.zero_()
-                n_summed, t_log = 0, time.perf_counter()
-
+                meter.report(step, lr, keeper.kept)
             if step % cfg.eval_interval == 0 or step == max_steps:
-                t_eval = time.perf_counter()
-                evaluate_and_checkpoint(step)
+                meter.pause(keeper.evaluate, step)                           # evaluation is not training throughput
                 evaluated = step
-                t_log += time.perf_counter() - t_eval   # evaluation time is not training throughput
             if stop_at is not None and step >= stop_at:
-                interrupted = signal.SIGINT
-        if not interrupted and evaluated != step and resume is None:
-            evaluate_and_checkpoint(step)              # a run of no steps: the fitted or initial model
-    finally:
-        bar.close()
-        for s, handler in old_handlers.items():
-            signal.signal(s, handler)
-    if interrupted:
-        ranks = streams()
-        if rank == 0:
-            checkpoint(step, None, ranks)
+                stop.signal = signal.SIGINT
+        if not stop.signal and evaluated != step and resume is None:
+            keeper.evaluate(step)                      # a run of no steps: the fitted or initial model
+    if stop.signal:
+        keeper.interrupted(step)
     if average is not None:
         model.load_state_dict(average.state_dict())
-    return {"step": step, "best_val": best_val, "interrupted": int(interrupted)}
+    return {"step": step, "best_val": keeper.best_val, "interrupted": int(stop.signal)}
+
+
+def starting_state(model, data: Dataset, cfg: TrainConfig, device, resume: dict | None, rank: int, world: int):
+    """Where a training starts: (batches, optimizer, step, best val, the weights' running average).
+    A new training seeds each process's batch stream and fits the closed-form part (the count
+    models count); a resumed one restores the checkpoint's streams, optimizer and weights."""
+    model.to(device)
+    generator = torch.Generator().manual_seed(cfg.seed + rank)    # each process draws its own batches
+    if cfg.shared_rng and resume is None:                         # on from where the model's init left the stream
+        generator.set_state(torch.get_rng_state())
+    torch.manual_seed(cfg.seed + rank)
+    soft = None
+    if cfg.soft_targets and cfg.distill_alpha > 0:   # alpha 0: the plain run, bit for bit
+        soft = SoftTargets.load(cfg.soft_targets, data.train, cfg.distill_alpha, cfg.distill_temperature)
+    batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack, soft=soft)
+    if resume is None:
+        model.fit(batches.x, batches.y)                 # closed-form part: the count models count here
+    optimizer = make_optimizer(model, cfg, device)
+    step, best_val = (0, float("inf")) if resume is None else restore(resume, optimizer, batches, cfg, world, rank)
+    average = None
+    if cfg.ema > 0 or cfg.swa_start > 0:       # starts as the model stands (resuming: the saved average)
+        average = copy.deepcopy(model).requires_grad_(False)
+    if resume is not None and "trained" in resume:   # saved with an average: these are the trained weights
+        model.load_state_dict(resume["trained"])
+    return batches, optimizer, step, best_val, average
+
+
+def halted(what: str, kept: bool) -> RunError:
+    """The error that stops a training whose loss or weights are no longer finite numbers."""
+    return RunError(f"{what}; training stopped and "
+                    + ("the last good checkpoint was kept" if kept else "no checkpoint had been saved yet")
+                    + " (lower --lr, or set --grad-clip)")
+
+
+def restore(resume: dict, optimizer, batches: Batches, cfg: TrainConfig, world: int, rank: int) -> tuple[int, float]:
+    """Continue from a checkpoint: the optimizer's state and, on as many processes as saved it,
+    each process's batch stream and random state; on another number, fresh streams from the
+    step. Returns (step, best val so far)."""
+    if optimizer is not None:
+        optimizer.load_state_dict(resume["optimizer"])
+    step, best_val = int(resume["step"]), float(resume["best_val"])
+    streams = resume.get("ranks") or [{"batches": resume, "torch_rng": resume["torch_rng"]}]
+    if len(streams) == world:                    # the same processes: each continues its own stream
+        batches.load_state_dict(streams[rank]["batches"])
+        torch.set_rng_state(streams[rank]["torch_rng"])
+    else:                                        # another number of processes: fresh streams from here
+        batches.generator.manual_seed(cfg.seed + rank + 1_000_003 * step)
+        torch.manual_seed(cfg.seed + rank + 1_000_003 * step)
+        if rank == 0:
+            print(f"resuming a run of {len(streams)} process(es) on {world}: the batches drawn from step "
+                  f"{step:,} on are new ones (the same in expectation, not bit for bit)", file=sys.stderr)
+    return step, best_val
+
+
+class Checkpointer:
+    """What a training keeps: the weights it scores (the average, with --ema or --swa-start)
+    evaluated on val, the best val so far, and checkpoints of those weights with everything needed
+    to resume exactly, handed to `checkpoints` (None: only evaluated). Weights that are no longer
+    finite numbers are never saved: training stops, the last good checkpoint stays."""
+
+    def __init__(self, checkpoints, model, average, optimizer, batches, data, cfg, device, bar, writer,
+                 best_val: float, elapsed: float, kept: bool, on_eval=None):
+        self.checkpoints, self.model, self.average, self.optimizer = checkpoints, model, average, optimizer
+        self.scored = model if average is None else average
+        self.batches, self.data, self.cfg, self.device, self.bar, self.writer = batches, data, cfg, device, bar, writer
+        self.best_val, self.kept, self.on_eval = best_val, kept, on_eval
+        self.t_start = time.perf_counter() - elapsed
+
+    def streams(self) -> list:
+        """Every process's batch stream and random state (each process calls it), to resume exactly."""
+        return distributed.gather({"batches": self.batches.state_dict(), "torch_rng": torch.get_rng_state()})
+
+    def save(self, step: int, val: float | None, ranks: list) -> None:
+        """Save the scored weights (as best too, if val is the best so far) with the state to resume."""
+        if not all(bool(torch.isfinite(p).all()) for p in chain(self.model.parameters(), self.scored.parameters())):
+            raise halted(f"the weights stopped being finite numbers by step {step:,}", self.kept)
+        if self.checkpoints is None:
+            return
+        best = val is not None and val < self.best_val
+        self.best_val = val if best else self.best_val
+        trained = {} if self.average is None else {"trained": self.model.state_dict()}
+        opt = {} if self.optimizer is None else {"optimizer": self.optimizer.state_dict()}
+        per_rank = {"ranks": ranks} if len(ranks) > 1 else {}
+        self.checkpoints.save_checkpoint(self.scored, {
+            "step": torch.tensor(step), "best_val": torch.tensor(self.best_val), **opt, **self.batches.state_dict(),
+            **trained, "torch_rng": torch.get_rng_state(), **per_rank,
+            "elapsed": torch.tensor(time.perf_counter() - self.t_start)}, best=best)
+        self.kept = True
+
+    def evaluate(self, step: int) -> None:
+        """Score the weights on val (rank 0; the others go on), log it, checkpoint, call on_eval."""
+        ranks = self.streams()
+        if distributed.rank() > 0:
+            return
+        if self.cfg.calibrate:
+            calibrate_batchnorm(self.scored, self.data.train, self.device)
+        val = evaluate(self.scored, self.data.val, self.device)
+        if not math.isfinite(val):
+            raise halted(f"the val loss is {val} at step {step:,}", self.kept)
+        self.model.train()
+        self.bar.write(f"step {step:>7d} | val {val:.4f} nats/char ({val / math.log(2):.4f} bits)")
+        if self.checkpoints:
+            self.checkpoints.log({"step": step, "val": val, "elapsed": time.perf_counter() - self.t_start})
+        if self.writer:
+            self.writer.add_scalar("loss/val", val, step)
+        self.save(step, val, ranks)
+        if self.on_eval is not None:
+            self.on_eval(step, val)
+
+    def interrupted(self, step: int) -> None:
+        """A stop signal: every process's streams, and rank 0 saves a checkpoint to resume from."""
+        ranks = self.streams()
+        if distributed.rank() == 0:
+            self.save(step, None, ranks)
+
+
+class LossLog:
+    """The training loss of each log interval: summed on the device and read (one .item()) at the
+    interval only, with tokens per second (evaluation time left out) and the learning rate, into
+    the progress bar, the metrics and TensorBoard."""
+
+    def __init__(self, device, tokens_per_step: int, bar, checkpoints, writer):
+        self.sum, self.steps, self.t = torch.zeros((), device=device), 0, time.perf_counter()
+        self.tokens_per_step, self.bar, self.checkpoints, self.writer = tokens_per_step, bar, checkpoints, writer
+
+    def add(self, loss) -> None:
+        """A micro-batch's loss (its share of the step's: divided by the micro-batches)."""
+        self.sum += loss.detach()
+
+    def stepped(self) -> None:
+        self.steps += 1
+
+    def report(self, step: int, lr: float, kept: bool) -> None:
+        steps = self.steps
+        mean_loss = distributed.mean_over_ranks(self.sum).item() / steps
+        if not math.isfinite(mean_loss):
+            raise halted(f"the training loss became {mean_loss} by step {step:,}", kept)
+        tok_s = self.tokens_per_step * steps / (time.perf_counter() - self.t)
+        self.bar.set_postfix(loss=f"{mean_loss:.4f}", tok_s=f"{tok_s:,.0f}", lr=f"{lr:.2g}")
+        if self.checkpoints:
+            self.checkpoints.log({"step": step, "loss": mean_loss, "lr": lr, "tokens_per_sec": tok_s})
+        if self.writer:
+            self.writer.add_scalar("loss/train", mean_loss, step)
+            self.writer.add_scalar("lr", lr, step)
+        self.sum.zero_()
+        self.steps, self.t = 0, time.perf_counter()
+
+    def pause(self, fn, *args) -> None:
+        """fn(*args), its time left out of the throughput."""
+        t0 = time.perf_counter()
+        fn(*args)
+        self.t += time.perf_counter() - t0
+
+
+class StopSignals:
+    """Ctrl-C or SIGTERM during training: `signal` records it, the loop finishes its step, saves
+    and stops; a second one stops at once (KeyboardInterrupt). Handled in the main thread only."""
+
+    def __init__(self):
+        self.signal, self.old = 0, {}
+
+    def _on_signal(self, signum, frame):
+        if self.signal:
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.old.items():
+            signal.signal(s, handler)
+        return False
 
 
 def ema_decay(decay: float, step: int) -> float:

@@ -14,6 +14,7 @@ from . import presets
 from .data import MAX_BYTES
 from .errors import DataError, RunError, UsageError, first_line
 from .models import MODELS
+from .models.base import option_type
 from .train import TRAIN_FIELDS
 
 
@@ -91,7 +92,7 @@ def config_option(f, default=None) -> tuple:
     helps = [g.metadata["help"] for config in [None, *MODELS.values()] for g in
              (fields(config.Config) if config else TRAIN_FIELDS.values()) if g.name == f.name and "help" in g.metadata]
     text = (helps[0] if helps else f"{f.name.replace('_', ' ')} (model option)") + ("" if default is None else f" (default: {default})")
-    kind = dict(action=argparse.BooleanOptionalAction) if isinstance(f.default, bool) else dict(type=type(f.default), metavar=f.name.upper())
+    kind = dict(action=argparse.BooleanOptionalAction) if option_type(f) is bool else dict(type=option_type(f), metavar=f.name.upper())
     return ("--" + f.name.replace("_", "-"),), dict(default=default, help=text, **kind)
 
 

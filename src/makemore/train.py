@@ -26,7 +26,7 @@ from .batches import Batches, SoftTargets
 from .data import Dataset
 from .errors import RunError, UsageError
 from .evaluation import EVAL_BYTES, calibrate_batchnorm, evaluate, uniform_loss
-from .models.base import option
+from .models.base import fits, option, option_type
 
 
 @dataclass
@@ -74,9 +74,8 @@ class TrainConfig:
         """Every setting in range: a one-line error naming the option otherwise (NaN and infinity included)."""
         for f in fields(self):
             v = getattr(self, f.name)
-            if not isinstance(v, type(f.default)) and not (isinstance(v, int) and isinstance(f.default, float)) \
-                    or isinstance(v, bool) != isinstance(f.default, bool):
-                raise UsageError(f"--{f.name.replace('_', '-')} must be a {type(f.default).__name__}, got {v!r}")
+            if not fits(v, option_type(f)):
+                raise UsageError(f"--{f.name.replace('_', '-')} must be a {option_type(f).__name__}, got {v!r}")
             if isinstance(v, float) and not math.isfinite(v):
                 raise UsageError(f"--{f.name.replace('_', '-')} must be a finite number, got {v}")
         for k in ("max_steps", "batch_size", "warmup_steps", "weight_decay", "grad_clip", "bucket"):

@@ -26,7 +26,7 @@ COMMANDS = {    # command -> the module that defines it, in the order `makemore 
     "lr-find": "makemore.cli.lr_find",
     "diagnose": "makemore.cli.diagnose",
     "serve": "makemore.serve",
-    "sweep": "makemore.sweep",
+    "sweep": "makemore.sweep.command",
     "exercise": "makemore.cli.exercise",
 }
 

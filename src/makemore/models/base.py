@@ -45,6 +45,19 @@ def option(default, help: str):
     return field(default=default, metadata={"help": help})
 
 
+def option_type(f) -> type:
+    """The type of a config field's values: its default's (bool, int, float or str)."""
+    return type(f.default)
+
+
+def fits(value, kind: type) -> bool:
+    """Whether a value (from JSON, or a caller) is of a config field's type: an integer is a float
+    too; a bool is neither."""
+    if kind in (int, float):
+        return isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
 MAX_COUNT = 1024          # layers, heads, context characters: beyond this a model is a typo, not a plan
 
 

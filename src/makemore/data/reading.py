@@ -1,41 +1,25 @@
-"""The data path: read items, build the vocabulary, split, encode.
-
-    lines --read_input--> items --Vocab(items.chars())--> vocab (index 0 = item boundary, then sorted chars)
-          --split_order(seed)--> train / val / test rows
-          --encode_rows--> X, Y  int tensors (N, L+1):  X = [0, c1..cn, 0...]   Y = [c1..cn, 0, -1...]
-
--1 in Y means "no target here"; every loss uses ignore_index=-1. The boundary is a reserved
-token, not the character '.', so items such as "amazon.com" round-trip; it is *shown* as '.'.
-
-Items are held as one flat array of code points and each item's offset in it (`Items`), never as
-one Python string per item, and they are validated, split and encoded by array operations (what
-that costs at ten million lines is in docs/results.md); `Items.words()` gives the strings.
-"""
+"""Reading items: a text file (or the bundled names.txt) read once, bounded and hashed, decoded,
+checked (the encoding, control characters, the length limit) and stripped, line by line, into
+one flat array of code points (`Items`); every problem a DataError naming the file and line."""
 
 from __future__ import annotations
 
-import array
 import codecs
 import hashlib
 import os
-import random
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .errors import DataError, UsageError
+from ..errors import DataError, UsageError
 
-BOUNDARY = 0           # index of the item boundary token
-BOUNDARY_SHOWN = "."   # how the boundary is displayed
+
 BUNDLED = "bundled:names.txt"
-
-
 MAX_BYTES = 2 ** 30     # the largest input read by default (--max-bytes): 1 GiB
 CHUNK = 2 ** 20         # bytes read at a time
-ROWS = 2 ** 18          # items encoded at a time (bounds the temporary index arrays)
+ROWS = 2 ** 18          # items padded or encoded at a time (bounds the temporary index arrays)
 # never in an item: the C0 controls and DEL, tab and line ends aside
 CONTROL = np.zeros(256, dtype=bool)
 CONTROL[[*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f]] = True
@@ -267,76 +251,6 @@ def dedupe_items(items: Items) -> tuple[Items, int]:
     return (items if len(first) == len(items) else items.select(first)), len(items) - len(first)
 
 
-@dataclass
-class Vocab:
-    """Index 0 is the item boundary; characters follow in sorted (code point) order."""
-    chars: list[str]
-
-    @classmethod
-    def from_words(cls, words: list[str]) -> "Vocab":
-        return cls(sorted(set("".join(words))))
-
-    def __post_init__(self):
-        self.stoi = {c: i + 1 for i, c in enumerate(self.chars)}
-        self.codepoints = np.array([ord(c) for c in self.chars], dtype=np.int64)  # sorted
-
-    @property
-    def size(self) -> int:
-        return len(self.chars) + 1
-
-    def encode(self, word: str) -> list[int]:
-        try:
-            return [self.stoi[c] for c in word]
-        except KeyError as e:
-            raise DataError(f"character {e.args[0]!r} in {word!r} is not in the vocabulary") from None
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[i - 1] for i in ids if i != BOUNDARY)
-
-    def show(self, i: int) -> str:
-        """Display form of token i: the boundary is shown as '.'."""
-        return BOUNDARY_SHOWN if i == BOUNDARY else self.chars[i - 1]
-
-    def unknown_chars(self, words: list[str]) -> list[str]:
-        return sorted(set("".join(words)) - set(self.chars))
-
-    def table(self, top: int) -> np.ndarray:
-        """The token id of each code point 0..top (in the smallest type that holds the ids), -1
-        for those not in the vocabulary."""
-        lut = np.full(max(top, int(self.codepoints.max(initial=0))) + 1, -1,
-                      dtype=torch.empty(0, dtype=token_dtype(self.size)).numpy().dtype)
-        lut[self.codepoints] = np.arange(1, self.size)
-        return lut
-
-
-def split_order(n: int, seed: int = 42) -> np.ndarray:
-    """The lectures' shuffle of n items as indices: random.seed(seed); random.shuffle(words) puts
-    words[order[k]] at k (the swaps it draws depend on the length alone)."""
-    order = array.array("q", range(n))
-    random.Random(seed).shuffle(order)
-    return np.frombuffer(order, dtype=np.int64)
-
-
-def split_bounds(n: int) -> tuple[int, int]:
-    """The 80% / 10% / 10% cut points of n items."""
-    return int(0.8 * n), int(0.9 * n)
-
-
-def split_words(words: list[str], seed: int = 42) -> tuple[list[str], list[str], list[str]]:
-    """The lectures' split: random.seed(seed); random.shuffle(words); 80% / 10% / 10%."""
-    shuffled = [words[i] for i in split_order(len(words), seed)]
-    n1, n2 = split_bounds(len(words))
-    return shuffled[:n1], shuffled[n1:n2], shuffled[n2:]
-
-
-def token_dtype(vocab_size: int) -> torch.dtype:
-    """The smallest signed integer type that holds every token id and -1."""
-    for dtype in (torch.int8, torch.int16):
-        if vocab_size <= torch.iinfo(dtype).max:
-            return dtype
-    return torch.int32
-
-
 def padded(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int, dtype, fill=0,
            column: int = 0, lut: np.ndarray | None = None) -> np.ndarray:
     """(N, width) rows: row r holds values[starts[r]:starts[r] + lengths[r]] (mapped through `lut`
@@ -352,160 +266,3 @@ def padded(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: i
         got = values[np.repeat(starts[a:a + ROWS] - first, n) + k]
         flat[np.repeat(row - first, n) + k] = got if lut is None else lut[got]
     return out
-
-
-def encode_rows(items: Items, lut: np.ndarray, rows: np.ndarray, max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """X, Y (see encode_words) of the items at `rows`, in that order; lut maps code points to token ids."""
-    n = items.lengths[rows]
-    X = padded(items.codes, items.offsets[rows], n, max_len + 1, lut.dtype, fill=BOUNDARY, column=1, lut=lut)  # (N, L+1)
-    Y = np.empty_like(X)
-    Y[:, :-1], Y[:, -1] = X[:, 1:], BOUNDARY                                # the next token at each position
-    for a in range(0, len(Y), ROWS):                                        # -1 past each item's end
-        Y[a:a + ROWS][np.arange(max_len + 1) > n[a:a + ROWS, None]] = -1
-    return torch.from_numpy(X), torch.from_numpy(Y)
-
-
-def _table(items: Items, vocab: Vocab) -> np.ndarray:
-    """vocab.table, after checking that every character of the items is in the vocabulary."""
-    lut = vocab.table(int(items.codes.max(initial=0)))
-    present = np.flatnonzero(np.bincount(items.codes, minlength=1))
-    bad = present[lut[present] < 0]
-    if len(bad):
-        raise DataError(f"character {chr(bad[0])!r} is not in the vocabulary")
-    return lut
-
-
-def encode_words(words: list[str] | Items, vocab: Vocab, max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Encode items into X, Y of shape (N, max_len + 1), vectorized (no per-item tensors).
-
-    X = [0, c1..cn, 0, 0...]  (input: the boundary, then the characters)
-    Y = [c1..cn, 0, -1, -1...] (target: the characters, then the boundary, then "no target")
-    """
-    items = words if isinstance(words, Items) else Items.from_words(words)
-    lengths = items.lengths
-    if len(items) and lengths.max() > max_len:
-        raise DataError(f"an item is {lengths.max()} characters long, over the model's maximum {max_len}")
-    return encode_rows(items, _table(items, vocab), np.arange(len(items)), max_len)
-
-
-def context_windows(idx: torch.Tensor, block_size: int) -> torch.Tensor:
-    """(B, T) tokens -> (B, T, block_size): the last block_size tokens up to and including each
-    position, padded with the boundary before the start, as the lectures build `[0] * block_size`."""
-    padded = torch.nn.functional.pad(idx, (block_size - 1, 0), value=BOUNDARY)  # (B, T + block_size - 1)
-    return padded.unfold(1, block_size, 1)                                        # (B, T, block_size)
-
-
-class Split:
-    """One encoded split. Sequence models read rows of X/Y; window models read single
-    next-character examples (context (N, block), target (N,)) built once on first use.
-    words: the items as strings, or None to decode them from X with `vocab` when first asked."""
-
-    def __init__(self, words: list[str] | None, X: torch.Tensor, Y: torch.Tensor, vocab: "Vocab | None" = None,
-                 lengths: torch.Tensor | None = None):
-        self._words, self.X, self.Y, self.vocab = words, X, Y, vocab
-        self._examples, self._lengths = {}, lengths
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-    @property
-    def words(self) -> list[str]:
-        if self._words is None:
-            lengths = self.lengths.numpy() - 1                              # characters per item
-            inside = np.arange(self.X.size(1) - 1) < lengths[:, None]       # (N, L)
-            codes = self.vocab.codepoints[self.X[:, 1:].numpy()[inside].astype(np.int64) - 1]
-            self._words = Items(codes.astype(np.uint32), np.concatenate([[0], np.cumsum(lengths)])).words()
-        return self._words
-
-    @property
-    def lengths(self) -> torch.Tensor:
-        """(N,) targets per row: the item's characters plus its end (counted once)."""
-        if self._lengths is None:                     # numpy counts bytes far faster than torch sums bools
-            self._lengths = torch.from_numpy(np.count_nonzero(self.Y.numpy() != -1, axis=1).astype(np.int64))
-        return self._lengths
-
-    @property
-    def n_targets(self) -> int:
-        return int(self.lengths.sum())
-
-    def examples(self, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        if block_size not in self._examples:
-            mask = self.Y != -1                                      # (N, T)
-            ctx = context_windows(self.X, block_size)[mask]          # (n_targets, block_size)
-            self._examples[block_size] = (ctx.contiguous(), self.Y[mask])
-        return self._examples[block_size]
-
-
-def head_rows(split: Split, k: int) -> Split:
-    """The split's first k items (all of them if it has fewer)."""
-    if k >= len(split):
-        return split
-    words = None if split._words is None else split._words[:k]
-    return Split(words, split.X[:k], split.Y[:k], split.vocab, lengths=split.lengths[:k])
-
-
-def reverse_split(split: Split) -> Split:
-    """The same items, each read right to left: X = [0, cn..c1, 0...], Y = [cn..c1, 0, -1...]. A
-    model of these gives every item a probability of its own, as a left-to-right one does."""
-    X, Y = torch.empty_like(split.X), torch.empty_like(split.Y)
-    width = split.X.size(1)
-    for a in range(0, len(X), ROWS):
-        x, n = split.X[a:a + ROWS], split.lengths[a:a + ROWS, None] - 1            # (R, L+1), (R, 1) characters
-        j = torch.arange(width)                                                     # (L+1,)
-        src = torch.where((j >= 1) & (j <= n), n + 1 - j, j)                        # (R, L+1) mirrored inside the item
-        X[a:a + ROWS] = x.gather(1, src)
-        y = Y[a:a + ROWS]
-        y[:, :-1], y[:, -1] = X[a:a + ROWS, 1:], BOUNDARY
-        y[j > n] = -1                                                               # past each item's end
-    words = None if split._words is None else [w[::-1] for w in split._words]
-    return Split(words, X, Y, split.vocab, lengths=split.lengths)
-
-
-SPLITS = ("train", "val", "test")     # the split's parts, in order
-
-
-@dataclass
-class Dataset:
-    """A vocabulary and the three parts of the split (SPLITS), each encoded."""
-    vocab: Vocab
-    max_len: int          # longest item, in characters (sequences have max_len + 1 positions)
-    train: Split
-    val: Split
-    test: Split
-
-    def split(self, name: str) -> Split:
-        return {"train": self.train, "val": self.val, "test": self.test}[name]
-
-    def reversed(self) -> "Dataset":
-        """The same split with every item read right to left (`train --reverse`)."""
-        return Dataset(self.vocab, self.max_len, *(reverse_split(s) for s in (self.train, self.val, self.test)))
-
-
-def build_dataset(words: list[str] | Items, split_seed: int = 42, vocab: Vocab | None = None,
-                  max_len: int | None = None) -> Dataset:
-    """Split and encode. Pass the vocab / max_len of a saved run to encode new data its way.
-    Given Items (read_input's), the splits' words are decoded from X only when asked for."""
-    if not isinstance(words, Items):
-        if isinstance(words, str) or not all(isinstance(w, str) for w in words):
-            raise TypeError("words must be a list of strings (items), e.g. ['emma', 'olivia']")
-    if len(words) == 0:
-        raise ValueError("words is empty: a dataset needs items")
-    items = words if isinstance(words, Items) else Items.from_words(words)
-    chars = items.chars()
-    vocab = vocab or Vocab(chars)
-    unknown = sorted(set(chars) - set(vocab.chars))
-    if unknown:
-        raise DataError(f"the data has characters the model's vocabulary lacks: {''.join(unknown[:20])!r}")
-    lengths = items.lengths
-    max_len = max_len or int(lengths.max())
-    if lengths.max() > max_len:
-        raise DataError(f"an item is {lengths.max()} characters long, over the model's maximum {max_len}")
-    lut = vocab.table(int(items.codes.max(initial=0)))          # every character is in it (checked above)
-    order = split_order(len(items), split_seed)
-    n1, n2 = split_bounds(len(items))
-    parts = []
-    for rows in (order[:n1], order[n1:n2], order[n2:]):
-        X, Y = encode_rows(items, lut, rows, max_len)
-        parts.append(Split(None if isinstance(words, Items) else [words[i] for i in rows], X, Y, vocab,
-                           lengths=torch.from_numpy(lengths[rows] + 1)))
-    return Dataset(vocab, max_len, *parts)

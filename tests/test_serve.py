@@ -549,7 +549,7 @@ def test_a_chunked_body_is_refused(server):
 
 
 @pytest.mark.parametrize("path", ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/%2e%2e/", "/web/../serve.py",
-                                  "/app.js/../../serve.py", "/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/serve.py",
+                                  "/main.js/../../serve.py", "/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/serve.py",
                                   "/web/index.html", "/resources/names.txt", "/.%2e/runs.py", "/index.html/"])
 def test_static_files_only_by_name(server, path):
     status, headers, d = request(server, "GET", path)
@@ -585,12 +585,12 @@ def test_the_page_and_its_files(server):
     status, headers, html = request(server, "GET", "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "default-src 'none'" in headers["Content-Security-Policy"] and headers["X-Content-Type-Options"] == "nosniff"
-    assert b'src="app.js"' in html and b'href="style.css"' in html
+    assert b'<script type="module" src="main.js">' in html and b'href="style.css"' in html
     web = Path(serve.__file__).parent / "web"
     for path, (name, kind) in serve.STATIC.items():
         status, headers, body = request(server, "GET", path)
         assert status == 200 and headers["Content-Type"] == kind and body == (web / name).read_bytes()
-    assert request(server, "GET", "/app.js?v=1")[0] == 200                 # a query string is ignored
+    assert request(server, "GET", "/main.js?v=1")[0] == 200                 # a query string is ignored
     for f in web.iterdir():                                                 # offline: nothing from elsewhere
         text = f.read_text()
         assert "http://" not in text.replace('"http://www.w3.org/2000/svg"', "") and "https://" not in text, f.name
@@ -664,7 +664,7 @@ def test_the_command_prints_the_warning_for_another_host(runs_dir, monkeypatch, 
     def serve_forever(self, *a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(serve, "make_server", loopback_server)
+    monkeypatch.setattr(serve.command, "make_server", loopback_server)
     monkeypatch.setattr(serve.Server, "serve_forever", serve_forever)
     monkeypatch.setattr(signal, "signal", lambda s, h: handlers.setdefault(s, h))
     args = serve.add_arguments(argparse.ArgumentParser()).parse_args([str(runs_dir / "lstm"), "--host", host])

@@ -25,7 +25,7 @@ COMMANDS = {    # command -> the module that defines it, in the order `makemore 
     "plot": "makemore.cli.plot",
     "lr-find": "makemore.cli.lr_find",
     "diagnose": "makemore.cli.diagnose",
-    "serve": "makemore.serve",
+    "serve": "makemore.serve.command",
     "sweep": "makemore.sweep.command",
     "exercise": "makemore.cli.exercise",
 }

@@ -163,7 +163,12 @@ def make_optimizer(model, cfg: TrainConfig, device, fused: bool | None = None):
 
 
 def accumulation(cfg: TrainConfig, world: int) -> int:
-    """Micro-batches per optimizer step on each process, so that a step sees --total-batch examples."""
+    """Micro-batches per optimizer step on each process, so that a step sees --total-batch examples
+    (and the options that train on one process only, refused on several)."""
+    if world > 1 and cfg.compile:
+        raise UsageError("--compile is not supported with several processes yet")
+    if cfg.shared_rng and world > 1:
+        raise UsageError("--shared-rng draws every batch from one stream: it trains on one process only")
     if not cfg.total_batch:
         return 1
     per_step = cfg.batch_size * world
@@ -201,20 +206,12 @@ def train(model, data: Dataset, cfg: TrainConfig, checkpoints=None, device=torch
     cfg.validate()
     world, rank = distributed.world_size(), distributed.rank()
     accum = accumulation(cfg, world)
-    if world > 1 and cfg.compile:
-        raise UsageError("--compile is not supported with several processes yet")
-    if cfg.shared_rng and world > 1:
-        raise UsageError("--shared-rng draws every batch from one stream: it trains on one process only")
     if rank > 0:                                     # rank 0 alone reports and writes
         checkpoints, writer, progress = None, None, False
     batches, optimizer, step, best_val, average = starting_state(model, data, cfg, device, resume, rank, world)
     max_steps = cfg.max_steps if optimizer is not None else 0   # nothing left to step after counting
     if resume is None and optimizer is not None:
-        init = init_check(model, batches)
-        if progress:
-            print(init["message"])
-        if checkpoints:
-            checkpoints.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
+        report_init(init_check(model, batches), progress, checkpoints)
     loss_fn = torch.compile(step_loss) if cfg.compile else step_loss   # traces through the model's weights
     ddp = distributed.wrap(model) if optimizer is not None else None  # several processes: gradients averaged
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.dtype == "bfloat16")
@@ -474,6 +471,14 @@ def update_average(average, model, decay: float):
 
 
 @torch.no_grad()
+def report_init(init: dict, progress: bool, checkpoints) -> None:
+    """init_check's verdict: printed, and its losses logged as the metrics' step 0."""
+    if progress:
+        print(init["message"])
+    if checkpoints:
+        checkpoints.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
+
+
 def init_check(model, batches: Batches, n: int = 1024) -> dict:
     """The MLP lecture's check: at initialization the loss should be near -ln(1/V), the loss of
     predicting every character uniformly. Far above it, the output layer starts too confident."""

@@ -25,58 +25,77 @@ def check_config(config, where) -> None:
     """A run's config.json as this version writes it: the keys there, each value of its type (the
     model's and the training's options of their fields' types), else a one-line RunError naming
     the file and the key. Values in range are checked where they are used (build_model, TrainConfig)."""
-    def bad(key, want, got):
-        want = JSON_TYPES.get(want, want)
-        raise RunError(f"{where}: {key} must be {want}, got {json.dumps(got)[:60]}; not a config this version "
-                       "of makemore wrote (train the run again, or mend the file)")
-
-    def need(keys):
-        missing = [k for k in keys if (k[5:] not in config["data"] if k.startswith("data.") else k not in config)]
-        if missing:
-            raise RunError(f"{where}: not a makemore run config (missing {', '.join(missing)})")
     if not isinstance(config, dict):
         raise RunError(f"{where}: not a makemore run config (a JSON object is expected)")
     ensemble = config.get("type") == "ensemble"
-    need(CONFIG_KEYS + (("members", "weights") if ensemble else ("train",)))
+    need(config, where, CONFIG_KEYS + (("members", "weights") if ensemble else ("train",)))
     if not ensemble and (not isinstance(config["type"], str) or config["type"] not in MODELS):
-        bad("type", f"a model type ({', '.join(MODELS)}) or ensemble", config["type"])
+        bad(where, "type", f"a model type ({', '.join(MODELS)}) or ensemble", config["type"])
     for key in ("model", "data") + (() if ensemble else ("train",)):
         if not isinstance(config[key], dict):
-            bad(key, dict, config[key])
-    need([f"data.{k}" for k in DATA_KEYS])         # an ensemble's: its members' data
-    d = config["data"]
+            bad(where, key, dict, config[key])
+    need(config, where, [f"data.{k}" for k in DATA_KEYS])         # an ensemble's: its members' data
+    check_data(config["data"], where)
+    if ensemble:
+        check_members(config, where)
+    else:
+        check_options(config, where)
+
+
+def bad(where, key, want, got):
+    """The one-line error for a value of the wrong type or out of range."""
+    want = JSON_TYPES.get(want, want)
+    raise RunError(f"{where}: {key} must be {want}, got {json.dumps(got)[:60]}; not a config this version "
+                   "of makemore wrote (train the run again, or mend the file)")
+
+
+def need(config, where, keys):
+    """Each of `keys` (data.KEY: in config["data"]) is there, else the error naming the missing ones."""
+    missing = [k for k in keys if (k[5:] not in config["data"] if k.startswith("data.") else k not in config)]
+    if missing:
+        raise RunError(f"{where}: not a makemore run config (missing {', '.join(missing)})")
+
+
+def check_data(d, where):
+    """config["data"]: what was read and how."""
     for k, v in d.items():
         if k in DATA_TYPES and not fits(v, DATA_TYPES[k]):
-            bad(f"data.{k}", DATA_TYPES[k], v)
+            bad(where, f"data.{k}", DATA_TYPES[k], v)
     if not (all(isinstance(c, str) and len(c) == 1 for c in d["vocab"]) and d["vocab"] == sorted(set(d["vocab"]))):
-        bad("data.vocab", "a sorted list of distinct characters", d["vocab"])
+        bad(where, "data.vocab", "a sorted list of distinct characters", d["vocab"])
     for k in ("max_len", "max_len_limit", "max_bytes"):
         if k in d and d[k] < 1:
-            bad(f"data.{k}", "at least 1", d[k])
+            bad(where, f"data.{k}", "at least 1", d[k])
     try:
         codecs.lookup(d["encoding"])
     except LookupError:
-        bad("data.encoding", "a known text encoding", d["encoding"])
-    if ensemble:
-        members, weights = config["members"], config["weights"]
-        if not (isinstance(members, list) and members and all(isinstance(m, str) for m in members)):
-            bad("members", "a non-empty list of run directories", members)
-        if not (isinstance(weights, list) and len(weights) == len(members) and all(fits(w, float) for w in weights)):
-            bad("weights", f"a list of {len(members)} numbers, one per member", weights)
-        if config.get("mix", "fit") not in MIXES:
-            bad("mix", f"one of {', '.join(MIXES)}", config["mix"])
-        if config.get("mix") != "product" and any(w < 0 for w in weights):
-            bad("weights", "non-negative numbers (only a product mixture's exponents may be negative)", weights)
-        reverse = config.get("member_reverse", [False] * len(members))
-        if not (isinstance(reverse, list) and len(reverse) == len(members) and all(isinstance(r, bool) for r in reverse)):
-            bad("member_reverse", f"a list of {len(members)} booleans, one per member", reverse)
-        if "direction_weights" in config:
-            v = config["direction_weights"]
-            if not (isinstance(v, list) and len(v) == 2 and all(fits(x, float) for x in v)):
-                bad("direction_weights", "a list of 2 numbers (left to right, right to left)", v)
-            if all(reverse) or not any(reverse):
-                bad("member_reverse", "members of both directions (the config has direction_weights)", reverse)
-        return
+        bad(where, "data.encoding", "a known text encoding", d["encoding"])
+
+
+def check_members(config, where):
+    """An ensemble's members, their weights (or exponents) and reading directions."""
+    members, weights = config["members"], config["weights"]
+    if not (isinstance(members, list) and members and all(isinstance(m, str) for m in members)):
+        bad(where, "members", "a non-empty list of run directories", members)
+    if not (isinstance(weights, list) and len(weights) == len(members) and all(fits(w, float) for w in weights)):
+        bad(where, "weights", f"a list of {len(members)} numbers, one per member", weights)
+    if config.get("mix", "fit") not in MIXES:
+        bad(where, "mix", f"one of {', '.join(MIXES)}", config["mix"])
+    if config.get("mix") != "product" and any(w < 0 for w in weights):
+        bad(where, "weights", "non-negative numbers (only a product mixture's exponents may be negative)", weights)
+    reverse = config.get("member_reverse", [False] * len(members))
+    if not (isinstance(reverse, list) and len(reverse) == len(members) and all(isinstance(r, bool) for r in reverse)):
+        bad(where, "member_reverse", f"a list of {len(members)} booleans, one per member", reverse)
+    if "direction_weights" in config:
+        v = config["direction_weights"]
+        if not (isinstance(v, list) and len(v) == 2 and all(fits(x, float) for x in v)):
+            bad(where, "direction_weights", "a list of 2 numbers (left to right, right to left)", v)
+        if all(reverse) or not any(reverse):
+            bad(where, "member_reverse", "members of both directions (the config has direction_weights)", reverse)
+
+
+def check_options(config, where):
+    """A model run's options: each a field of its model's Config or of TrainConfig, of that field's type."""
     sections = {"model": (fields(MODELS[config["type"]].Config), f"the {config['type']} model"),
                 "train": (fields(TrainConfig), "training")}
     for section, (known, whose) in sections.items():
@@ -85,7 +104,7 @@ def check_config(config, where) -> None:
             if k not in known:
                 raise RunError(f"{where}: {section}.{k}: not an option of {whose}; not a config this version of makemore wrote")
             if not fits(v, known[k]):
-                bad(f"{section}.{k}", known[k], v)
+                bad(where, f"{section}.{k}", known[k], v)
     missing = [f"model.{k}" for k in ("vocab_size", "seq_len") if k not in config["model"]]
     if missing:
         raise RunError(f"{where}: not a makemore run config (missing {', '.join(missing)})")

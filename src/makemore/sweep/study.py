@@ -53,18 +53,13 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {out}: exists and is not a directory")
-    for name, v in (("--trials", trials), ("--workers", workers), ("--threads", threads), ("heartbeat", heartbeat),
-                    ("grace", grace)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 100_000):
-            raise UsageError(f"{name} must be a whole number from 1 to 100,000, got {v!r}")
+    check_counts({"--trials": trials, "--workers": workers, "--threads": threads, "heartbeat": heartbeat,
+                  "grace": grace})
     record = read_record(out)
     url = storage_url(out, storage, record)
     name = record["study"] if record else out.resolve().name
     store = open_storage(url, out, heartbeat, grace) if url is not None or (out / JOURNAL).exists() else None
-    recorded = {}
-    if store is not None:
-        with contextlib.suppress(KeyError):                   # KeyError: no such study yet
-            recorded = optuna.load_study(study_name=name, storage=store).user_attrs.get("makemore", {})
+    recorded = recorded_settings(store, name)
     r = recorded.get
     type = _settle("--type", type, r("type"), presets.DEFAULT_TYPE, name)
     option_types(type)                                     # a known type, or a one-line error
@@ -97,6 +92,21 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     if lost and done < trials:
         raise RunError(f"{lost[0]}; the study has {done} of {trials} trials: run the same command again to continue it")
     return {"out": str(out), "study": name, "storage": mask(url), "rows": table_rows(study), "best": best}
+
+
+def check_counts(counts: dict) -> None:
+    """Each count ({option: value}) is None or a whole number from 1 to 100,000, else a one-line UsageError."""
+    for name, v in counts.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 100_000):
+            raise UsageError(f"{name} must be a whole number from 1 to 100,000, got {v!r}")
+
+
+def recorded_settings(store, name: str) -> dict:
+    """The settings the study `name` in `store` was started with ({} if there is no such study yet)."""
+    if store is not None:
+        with contextlib.suppress(KeyError):                   # KeyError: no such study yet
+            return optuna_module().load_study(study_name=name, storage=store).user_attrs.get("makemore", {})
+    return {}
 
 
 def _run_workers(job: Job, workers: int, log) -> list[str]:

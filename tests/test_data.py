@@ -7,8 +7,8 @@ import torch
 
 from hypothesis import given, settings, strategies as st
 
-from makemore.data import (BOUNDARY, DataError, Split, Vocab, build_dataset, context_windows, dedupe_items, dedupe_words,
-                           encode_words, read_input, read_words, split_words)
+from makemore.data import (BOUNDARY, SPLITS, DataError, ItemIndex, Split, Vocab, build_dataset, context_windows, dedupe_items, dedupe_words,
+                           encode_words, read_input, read_words, row_hashes, split_words)
 
 from makemore.errors import UsageError
 
@@ -192,3 +192,30 @@ def test_large_input_is_the_same_as_small(tmp_path):
         a, b = d.split(s), d_ref.split(s)
         assert torch.equal(a.X, b.X) and torch.equal(a.Y, b.Y) and a.words == b.words
     assert d.train.words == split_words(words)[0]
+
+
+def test_the_item_index_finds_each_item_in_its_part_of_the_split():
+    words = [f"{a}{b}" for a in "abcde" for b in "xyz"] + ["ann", "bob", "cid"] * 2     # repeats across parts
+    data = build_dataset(words)
+    index = ItemIndex(data)
+    parts = {s: set(data.split(s).words) for s in SPLITS}
+    asked = words + ["", "new", "zz", "annx", "a" * 50, "ANN", "é"]
+    want = [next((s for s in SPLITS if w in parts[s]), None) for w in asked]
+    assert index.where(asked) == want and want.count(None) == 7
+    assert index.where([]) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text("abc", min_size=1, max_size=6), min_size=10, max_size=60),
+       st.lists(st.text("abcd", max_size=7), max_size=20))
+def test_the_item_index_agrees_with_sets_of_strings(words, asked):
+    data = build_dataset(words)
+    parts = {s: set(data.split(s).words) for s in SPLITS}
+    assert ItemIndex(data).where(asked) == [next((s for s in SPLITS if w in parts[s]), None) for w in asked]
+
+
+def test_rows_hash_alike_whatever_their_padding():
+    X, _ = encode_words(["ab", "ba", "a"], Vocab(list("ab")), 4)                     # (3, 5)
+    wide, _ = encode_words(["ab", "ba", "a"], Vocab(list("ab")), 9)                  # (3, 10)
+    h = row_hashes(X.numpy())
+    assert (h == row_hashes(wide.numpy())).all() and len(set(h.tolist())) == 3

@@ -201,7 +201,7 @@ def test_sample_is_what_the_cli_draws(server, ref, name):
 
 def test_sample_marks_novelty_against_the_split(server, ref):
     run = ref["lstm"]
-    train, held = run.heldout_words()
+    train, held = set(run.data.train.words), set(run.data.val.words + run.data.test.words)
     for x in api(server, "sample", run="lstm", n=200, seed=0)["items"]:
         assert x["novelty"] == ("train" if x["item"] in train else "val/test" if x["item"] in held else "new")
 

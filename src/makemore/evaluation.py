@@ -17,6 +17,7 @@ from .errors import UsageError
 from .models.ensemble import TwoWay, item_sums, mixture_nll
 
 EVAL_BYTES = 2 ** 24     # logits held at once while evaluating: 16 MiB, whatever the vocabulary
+MEASURED_ROWS = 2 ** 14  # rows of a BatchNorm input summed in float64 at a time by calibrate_batchnorm
 
 
 def uniform_loss(vocab_size: int) -> float:
@@ -25,10 +26,14 @@ def uniform_loss(vocab_size: int) -> float:
 
 
 def _chunks(lengths, n_rows: int, width: int, vocab_size: int, budget: int):
-    """Row indices in chunks whose logits fit `budget` bytes; rows shortest first when they are
-    whole items (lengths given), so each chunk can be cut to its longest item."""
-    order = torch.argsort(lengths, stable=True) if lengths is not None else torch.arange(n_rows)
+    """Rows in chunks whose logits fit `budget` bytes: when they are whole items (lengths given),
+    row indices, shortest first, so each chunk can be cut to its longest item; else slices in order
+    (no index array as long as the split)."""
     rows = max(1, budget // (4 * width * vocab_size))
+    if lengths is None:
+        yield from (slice(i, i + rows) for i in range(0, n_rows, rows))
+        return
+    order = torch.argsort(lengths, stable=True)
     for i in range(0, n_rows, rows):
         yield order[i:i + rows]
 
@@ -59,7 +64,7 @@ def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> to
     for where, logits, yb in _logits(model, split, device, budget):                  # (..., V), (...)
         nll = F.cross_entropy(logits.float().flatten(0, -2), yb.flatten(), ignore_index=-1, reduction="none")
         nll_all[where] = nll.view_as(yb).double().cpu()
-    return nll_all[y != -1]                        # row by row, in order
+    return nll_all if y.dim() == 1 else nll_all[y != -1]     # row by row, in order (a window's: all targets)
 
 
 @torch.no_grad()
@@ -82,6 +87,7 @@ def item_nll(model, split: Split, device="cpu") -> torch.Tensor:
     return item_sums(token_nll(model, split, device), split.lengths)
 
 
+@torch.no_grad()
 def evaluate(model, split: Split, device="cpu") -> float:
     """The one metric: token-weighted mean NLL in nats per character over the whole split (for a
     TwoWay mixture: its items' total NLL over the same number of targets)."""
@@ -89,8 +95,11 @@ def evaluate(model, split: Split, device="cpu") -> float:
         raise UsageError("cannot evaluate on an empty split")
     if isinstance(model, TwoWay):
         return (item_nll(model, split, device).sum() / split.n_targets).item()
-    nll = token_nll(model, split, device)
-    return (nll.sum() / len(nll)).item()
+    total = torch.zeros((), dtype=torch.float64)
+    for _, logits, yb in _logits(model, split, device, EVAL_BYTES):                   # a chunk at a time:
+        nll = F.cross_entropy(logits.float().flatten(0, -2), yb.flatten(), ignore_index=-1, reduction="none")
+        total += nll.double().sum().cpu()                                             # no array as long as the split
+    return (total / split.n_targets).item()
 
 
 class _Measured(Exception):
@@ -118,8 +127,11 @@ def calibrate_batchnorm(model, split: Split, device="cpu", budget: int = EVAL_BY
 
         def measure(module, inputs):
             nonlocal total, total_sq, n
-            h = inputs[0].double().reshape(-1, inputs[0].size(-1))                    # (N, C) over batch (and time)
-            total, total_sq, n = total + h.sum(0), total_sq + (h * h).sum(0), n + h.size(0)
+            h = inputs[0].reshape(-1, inputs[0].size(-1))                             # (N, C) over batch (and time)
+            for a in range(0, len(h), MEASURED_ROWS):                                 # float64 a part at a time
+                part = h[a:a + MEASURED_ROWS].double()
+                total, total_sq = total + part.sum(0), total_sq + (part * part).sum(0)
+            n += h.size(0)
             raise _Measured
         hook = bn.register_forward_pre_hook(measure)
         try:

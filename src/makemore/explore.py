@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
-import weakref
 
 import torch
 import torch.nn.functional as F
@@ -28,12 +26,11 @@ import torch.nn.functional as F
 from .data import BOUNDARY
 from .diagnostics import bigram_table, embedding_points, tanh_modules
 from .diagnostics import health as health_check
-from .errors import DataError, UsageError
+from .errors import UsageError
 from .models import TITLES
 from .models.ensemble import Ensemble, TwoWay
 from .models.rnn import Recurrent
 from .models.transformer import Transformer
-from .sampling import novelty
 
 MAX_CHARS = 256         # longest prefix or item accepted
 MAX_N = 1000            # most items sampled at once
@@ -220,17 +217,6 @@ def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = No
     return [{"item": prefix + w, "completion": w, "p": math.exp(s), "nll": prefix_nll - s} for s, w in done]
 
 
-def _held_out(run, cache=weakref.WeakKeyDictionary(), lock=threading.Lock()):
-    """(train items, val + test items) of the run, read once per run; None if the data file is gone."""
-    with lock:
-        if run not in cache:
-            try:
-                cache[run] = tuple(run.heldout_words())
-            except DataError:
-                cache[run] = None
-        return cache[run]
-
-
 def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
            prefix: str = "", seed: int | None = None, unique: bool = False) -> list[dict]:
     """n items from the model, as `makemore sample` draws them, each {"item", "novelty"}: new,
@@ -242,11 +228,7 @@ def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None,
     prefix = check_text(run, prefix, "prefix", longest=run.max_len - 1)
     seed = None if seed is None else check_int(seed, "seed", 0, 2 ** 63 - 1)
     unique = check_bool(unique, "unique")
-    items = [s["item"] for s in run.sample(n, marks=False, temperature=temperature, top_k=top_k, top_p=top_p,
-                                           prefix=prefix, seed=seed, unique=unique)]
-    held = _held_out(run)
-    marks = novelty(items, *held) if held is not None else ["?"] * len(items)
-    return [{"item": w, "novelty": m} for w, m in zip(items, marks)]
+    return run.sample(n, temperature=temperature, top_k=top_k, top_p=top_p, prefix=prefix, seed=seed, unique=unique)
 
 
 # --- inside the model ----------------------------------------------------------------------------

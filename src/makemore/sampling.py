@@ -210,7 +210,8 @@ def _draw(model, vocab: Vocab, n: int, max_len: int, prefix_ids: list[int], gene
 
 
 def novelty(items: list[str], train_words, heldout_words) -> list[str]:
-    """Each item is 'train' (seen in training), 'val/test' (only in the held-out splits) or 'new'."""
+    """Each item is 'train' (seen in training), 'val/test' (only in the held-out splits) or 'new'
+    (for lists of words; a run marks its samples through its split's ItemIndex, Run.novelty)."""
     train_set, held = set(train_words), set(heldout_words)
     return ["train" if w in train_set else "val/test" if w in held else "new" for w in items]
 

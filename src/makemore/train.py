@@ -479,6 +479,7 @@ def report_init(init: dict, progress: bool, checkpoints) -> None:
         checkpoints.log({"step": 0, "init_loss": init["loss"], "uniform_loss": init["uniform"]})
 
 
+@torch.no_grad()
 def init_check(model, batches: Batches, n: int = 1024) -> dict:
     """The MLP lecture's check: at initialization the loss should be near -ln(1/V), the loss of
     predicting every character uniformly. Far above it, the output layer starts too confident."""

@@ -12,7 +12,8 @@ one Python string per item, and they are validated, split and encoded by array o
 that costs at ten million lines is in docs/results.md); `Items.words()` gives the strings.
 
 The package: reading.py (reading and checking), encoding.py (the vocabulary and encoding),
-split.py (the split and the Dataset); everything is importable from makemore.data.
+split.py (the split and the Dataset), lookup.py (which part of the split an item is in);
+everything is importable from makemore.data.
 """
 
 from __future__ import annotations
@@ -21,3 +22,4 @@ from ..errors import DataError, UsageError  # noqa: F401  (the errors the data p
 from .reading import BUNDLED, CHUNK, CONTROL, ROWS, Input, Items, MAX_BYTES, WHITESPACE, bundled_names, check_read_options, dedupe_items, dedupe_words, padded, parse_items, read_input, read_words, recorded_path, resolve_input  # noqa: F401
 from .encoding import BOUNDARY, BOUNDARY_SHOWN, Vocab, context_windows, encode_rows, encode_words, token_dtype  # noqa: F401
 from .split import Dataset, SPLITS, Split, build_dataset, head_rows, reverse_split, split_bounds, split_order, split_words  # noqa: F401
+from .lookup import ItemIndex, row_hashes  # noqa: F401

@@ -70,10 +70,21 @@ class Split:
         return int(self.lengths.sum())
 
     def examples(self, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every target's context window and the target: (n_targets, block_size), (n_targets,), in
+        the rows' order; built ROWS rows at a time (a mask over the whole split would index it
+        through int64 positions, 16 bytes per target)."""
         if block_size not in self._examples:
-            mask = self.Y != -1                                      # (N, T)
-            ctx = context_windows(self.X, block_size)[mask]          # (n_targets, block_size)
-            self._examples[block_size] = (ctx.contiguous(), self.Y[mask])
+            ctx = torch.empty(self.n_targets, block_size, dtype=self.X.dtype)
+            y = torch.empty(self.n_targets, dtype=self.Y.dtype)
+            at = 0
+            for a in range(0, len(self.X), ROWS):
+                Y = self.Y[a:a + ROWS]
+                mask = Y != -1                                       # (R, T)
+                n = int(mask.sum())
+                ctx[at:at + n] = context_windows(self.X[a:a + ROWS], block_size)[mask]
+                y[at:at + n] = Y[mask]
+                at += n
+            self._examples[block_size] = (ctx, y)
         return self._examples[block_size]
 
 

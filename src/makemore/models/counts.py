@@ -18,6 +18,8 @@ import torch
 from ..errors import UsageError
 from .base import WindowModel, option
 
+FIT_ROWS = 2 ** 22          # examples counted at a time (bounds the int64 pairs of a bigram fit)
+
 
 class _CountModel(WindowModel):
     """Count tables are buffers whose sizes are only known after fitting: loading resizes them."""
@@ -54,8 +56,11 @@ class Bigram(_CountModel):
     def fit(self, ctx, targets):
         """Count the (previous, next) pairs of the examples: ctx (N, 1), targets (N,)."""
         V = self.config.vocab_size
-        pairs = ctx[:, -1].long() * V + targets.long()                         # (N,)
-        counts = torch.bincount(pairs, minlength=V * V).view(V, V).double()    # (V, V)
+        counts = torch.zeros(V * V, dtype=torch.long)
+        for a in range(0, len(targets), FIT_ROWS):                             # int64 pairs of a part at a time
+            pairs = ctx[a:a + FIT_ROWS, -1].long() * V + targets[a:a + FIT_ROWS].long()   # (R,)
+            counts += torch.bincount(pairs, minlength=V * V)
+        counts = counts.view(V, V).double()                                    # (V, V)
         P = counts + self.config.smoothing
         P = P / P.sum(1, keepdim=True)                                         # (V, V) rows sum to 1
         self.counts = counts.float()

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from .directory import ASIDE, WEIGHTS, RunDir, check_new
 from .mixtures import FIT_BYTES, best, ensemble
-from .resources import check_memory, memory_available, set_threads, tensorboard_writer
+from .resources import check_memory, memory_available, memory_needed, set_threads, tensorboard_writer
 from .run import Run, cache_note, config_model, create_run, is_run, load_model, load_run, resume_run, run_data
 from .schema import MIXES, check_config
 
-__all__ = ["ASIDE", "WEIGHTS", "RunDir", "check_new", "FIT_BYTES", "best", "ensemble", "check_memory",
+__all__ = ["ASIDE", "WEIGHTS", "RunDir", "check_new", "FIT_BYTES", "best", "ensemble", "check_memory", "memory_needed",
            "memory_available", "set_threads", "tensorboard_writer", "Run", "cache_note", "config_model", "create_run",
            "is_run", "load_model", "load_run", "resume_run", "run_data", "MIXES", "check_config"]

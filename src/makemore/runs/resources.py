@@ -4,6 +4,7 @@ allocated), and TensorBoard where it is installed."""
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 
 import torch
 
@@ -48,10 +49,26 @@ def memory_available() -> int | None:
     return free
 
 
+def memory_needed(model, cfg: TrainConfig | None = None, data: Dataset | None = None) -> int:
+    """Bytes a model needs, counted on its meta-device twin (no memory): to load it (cfg None), its
+    weights twice (the model and the tensors read into it); to train it on `data`, its weights four
+    times (weights, gradients, AdamW's two moments) plus a bound on one training step's activations
+    (logits and the widest layers). Evaluation's chunks are not counted yet (docs/results.md,
+    "Memory", has what they take)."""
+    weights = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    if cfg is None:
+        return 2 * weights
+    options = asdict(model.config)
+    width = max([v for k, v in options.items() if k.startswith("n_") and isinstance(v, int)] + [1])
+    layers = max(1, options.get("n_layer", 1))
+    x, _, lengths = model.examples(data.train)
+    positions = (cfg.batch_size or len(x)) * (x.size(1) if lengths is not None else options.get("block_size", 1))
+    return 4 * weights + 4 * 3 * positions * (model.config.vocab_size + 8 * width * layers)
+
+
 def check_memory(type: str, model_options: dict, cfg: TrainConfig, data: Dataset) -> None:
-    """Refuse, before anything is allocated, a model and batch that would not fit in memory: the
-    parameters counted on the meta device (no memory), times 4 (weights, gradients, AdamW's two
-    moments), plus a generous bound on one step's activations (logits and the widest layers)."""
+    """Refuse, before anything is allocated, a model and batch that would not fit in memory
+    (memory_needed), or window contexts and a length-bucket pool that would not."""
     examples = data.train.n_targets * model_options.get("block_size", 0) * 2      # window contexts, at most int16
     pool = cfg.bucket * cfg.batch_size * 8                                         # a length-bucket pool's indices
     free = memory_available()
@@ -60,14 +77,9 @@ def check_memory(type: str, model_options: dict, cfg: TrainConfig, data: Dataset
                          f"{(examples + pool) / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB available")
     model = shape_model(type, data.vocab.size, data.max_len + 1, **{k: v for k, v in model_options.items()
                                                                      if k not in ("vocab_size", "seq_len")})
-    params = sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
-    x, _, lengths = model.examples(data.train)
-    rows = cfg.batch_size or len(x)
-    positions = rows * (x.size(1) if lengths is not None else model_options.get("block_size", 1))
-    width = max([v for k, v in model_options.items() if k.startswith("n_") and isinstance(v, int)] + [1])
-    layers = max(1, model_options.get("n_layer", 1))
-    need = 4 * (4 * params + 3 * positions * (data.vocab.size + 8 * width * layers))
+    need = memory_needed(model, cfg, data)
     if free is not None and need > free:
+        params = sum(p.numel() for p in model.parameters())
         raise UsageError(f"this model ({params:,} parameters) and batch (--batch-size {cfg.batch_size}) need about "
                          f"{need / 2**30:,.1f} GiB to train, more than the {free / 2**30:,.1f} GiB available; "
                          "use a smaller --batch-size or model")

@@ -14,15 +14,15 @@ from safetensors.torch import load_model as load_safetensors
 from .. import cache, distributed, presets
 from ..batches import Batches
 from ..cache import Prepared
-from ..data import MAX_BYTES, SPLITS, Dataset, Split, Vocab, encode_words, read_words, resolve_input, reverse_split
+from ..data import MAX_BYTES, SPLITS, Dataset, ItemIndex, Split, Vocab, encode_words, read_words, resolve_input, reverse_split
 from ..errors import DataError, RunError, UsageError, first_line
 from ..evaluation import evaluate
 from ..models import build_model, shape_model
 from ..models.ensemble import build_mixture
-from ..sampling import novelty, sample_items, score_items
+from ..sampling import sample_items, score_items
 from ..train import TRAIN_FIELDS, TrainConfig, resolve_device, train
 from .directory import ASIDE, RunDir, check_new
-from .resources import check_memory, memory_available, tensorboard_writer
+from .resources import check_memory, memory_available, memory_needed, tensorboard_writer
 
 
 def config_model(rundir: RunDir, config: dict):
@@ -32,7 +32,7 @@ def config_model(rundir: RunDir, config: dict):
         meta = shape_model(config["type"], **config["model"])
     except UsageError as e:
         raise RunError(f"{rundir.config_file}: model: {e}") from None
-    need = 2 * sum(t.numel() * t.element_size() for t in (*meta.parameters(), *meta.buffers()))   # the model + what is loaded
+    need = memory_needed(meta)
     free = memory_available()
     if free is not None and need > free:
         raise RunError(f"{rundir.config_file}: model: its {config['type']} model would need about {need / 2**30:,.1f} GiB "
@@ -98,6 +98,7 @@ class Run:
         self.model = model
         self.device = torch.device(device)
         self._data, self._input = data, input
+        self._index = None                     # the split's ItemIndex (False: the data file is gone), on first use
         self._resume, self._pending, self._force = resume, pending, force
         self.data_note = data_note             # what the cache did for the split, when training starts
 
@@ -219,12 +220,18 @@ class Run:
         split = Split(words, *encode_words(words, self.vocab, d["max_len"]))
         return {"input": evaluate(self.model, reverse_split(split) if self.reverse else split, self.device)}
 
-    def heldout_words(self) -> tuple[list[str], list[str]]:
-        """(train items, val + test items) of the run's split, to mark samples new or seen."""
-        words = [self.data.split(s).words for s in SPLITS]
-        if self.reverse:
-            words = [[w[::-1] for w in ws] for ws in words]
-        return words[0], words[1] + words[2]
+    def novelty(self, items: list[str]) -> list[str]:
+        """Each item 'train' (in the training split), 'val/test' (only held out) or 'new'; all '?' if
+        the run's data file is gone. The split's index is built on first use and kept."""
+        if self._index is None:
+            try:
+                self._index = ItemIndex(self.data)
+            except DataError:
+                self._index = False
+        if self._index is False:
+            return ["?"] * len(items)
+        found = self._index.where([w[::-1] for w in items] if self.reverse else items)
+        return ["new" if f is None else "train" if f == "train" else "val/test" for f in found]
 
     def sample(self, n: int = 20, marks: bool = True, **options) -> list[dict]:
         """n items from the model, each {"item", "novelty"}: new, train or val/test ('?' if the
@@ -234,10 +241,7 @@ class Run:
         items = sample_items(self.model, self.vocab, n, self.max_len, device=self.device, **options)
         if self.reverse:
             items = [w[::-1] for w in items]
-        novel = ["?"] * len(items)
-        if marks:
-            with contextlib.suppress(DataError):
-                novel = novelty(items, *self.heldout_words())
+        novel = self.novelty(items) if marks else ["?"] * len(items)
         return [{"item": w, "novelty": m} for w, m in zip(items, novel)]
 
     def score(self, items: list[str]) -> list[dict]:

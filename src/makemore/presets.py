@@ -190,7 +190,7 @@ def presets_help() -> str:
     return "; ".join(f"{t}: {', '.join(table)}" for t, table in MODEL_PRESETS.items())
 
 
-# The search space of each type worth sweeping (`makemore sweep`, sweep.py): option -> one of
+# The search space of each type worth sweeping (`makemore sweep`, the sweep/ package): option -> one of
 #   ("log", low, high)            a float drawn on a log scale (learning rates, weight decay)
 #   ("float", low, high[, step])  a float drawn uniformly
 #   ("int", low, high[, step])    an integer, low + k * step

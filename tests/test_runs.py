@@ -108,3 +108,27 @@ def test_nnbigram_regularization_is_in_its_loss():
     x, y = idx.reshape(-1, 1), idx.reshape(-1)
     assert m.loss(x, y).item() == pytest.approx(
         (torch.nn.functional.cross_entropy(m.W[x[:, 0]], y) + 0.5 * (m.W ** 2).mean()).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("spec", [("lstm", {"n_embd": 64, "n_hidden": 1024}, 64),
+                                  ("transformer", {"n_layer": 4, "n_embd": 256, "n_head": 4}, 32),
+                                  ("wavenet", {"n_embd": 24, "n_hidden": 512, "block_size": 8}, 1024)])
+def test_the_memory_estimate_holds_the_measured_peak_of_a_run(spec):
+    """runs.memory_needed against a real run's peak, measured in a fresh process by
+    benchmarks/memory.py (5 steps, then the three splits evaluated): at or above it, and not far."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "memory.py"
+    out = subprocess.run([sys.executable, str(script), "--child", json.dumps(spec)], check=True,
+                         capture_output=True, text=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["peak_mib"] <= r["estimate_mib"] <= 4 * r["peak_mib"], r
+
+
+def test_the_load_estimate_is_the_weights_twice():
+    from makemore.models import shape_model
+    from makemore.runs import memory_needed
+    meta = shape_model("transformer", 27, 16)
+    weights = sum(p.numel() * 4 for p in meta.parameters()) + sum(b.numel() * b.element_size() for b in meta.buffers())
+    assert memory_needed(meta) == 2 * weights

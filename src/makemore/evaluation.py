@@ -17,6 +17,7 @@ from .errors import UsageError
 from .models.ensemble import TwoWay, item_sums, mixture_nll
 
 EVAL_BYTES = 2 ** 24     # logits held at once while evaluating: 16 MiB, whatever the vocabulary
+ACT_BYTES = 2 ** 26      # a chunk's layers' outputs while evaluating: 64 MiB, for 4 times the widest layer
 MEASURED_ROWS = 2 ** 14  # rows of a BatchNorm input summed in float64 at a time by calibrate_batchnorm
 
 
@@ -25,11 +26,53 @@ def uniform_loss(vocab_size: int) -> float:
     return -math.log(1.0 / vocab_size)
 
 
-def _chunks(lengths, n_rows: int, width: int, vocab_size: int, budget: int):
-    """Rows in chunks whose logits fit `budget` bytes: when they are whole items (lengths given),
-    row indices, shortest first, so each chunk can be cut to its longest item; else slices in order
-    (no index array as long as the split)."""
-    rows = max(1, budget // (4 * width * vocab_size))
+def _tensors(out):
+    if isinstance(out, torch.Tensor):
+        yield out
+    elif isinstance(out, (tuple, list)):
+        for o in out:
+            yield from _tensors(o)
+
+
+@torch.no_grad()
+def row_floats(model, row: torch.Tensor) -> tuple[int, int]:
+    """(the widest output of any layer, all the layers' outputs together), in floats, for one row
+    of examples: its forward with every module hooked (on the meta device too, with no memory).
+    The first is what evaluation holds per row, a layer at a time; the second, about what a
+    training step keeps per row for the backward. A model whose forward cannot say (a count
+    model on the meta device): its logits, V and V."""
+    V = model.config.vocab_size
+    widest, total = V, 0
+
+    def hook(module, inputs, output):
+        nonlocal widest, total
+        sizes = [t.numel() for t in _tensors(output)]
+        widest, total = max([widest] + sizes), total + sum(sizes)
+    hooks = [m.register_forward_hook(hook) for m in model.modules()]
+    was_training = model.training
+    model.eval()                                   # one row: BatchNorm on its running statistics
+    try:
+        model.logits(row.long())
+    except (RuntimeError, NotImplementedError):
+        return V, V
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return widest, max(total, V)
+
+
+def chunk_rows(model, x: torch.Tensor, width: int, budget: int, device) -> int:
+    """Rows of x evaluated at once: their logits within `budget` bytes, and 4 times their widest
+    layer's output within ACT_BYTES."""
+    widest = row_floats(model, x[:1].to(device))[0] if len(x) else 1
+    return max(1, min(budget // (4 * width * model.config.vocab_size), ACT_BYTES // (16 * widest)))
+
+
+def _chunks(lengths, n_rows: int, rows: int):
+    """Rows in chunks of `rows`: when they are whole items (lengths given), row indices, shortest
+    first, so each chunk can be cut to its longest item; else slices in order (no index array as
+    long as the split)."""
     if lengths is None:
         yield from (slice(i, i + rows) for i in range(0, n_rows, rows))
         return
@@ -46,7 +89,7 @@ def _logits(model, split: Split, device, budget: int):
     try:
         x, y, lengths = model.examples(split)      # (N, ...) inputs, (N,) or (N, T) targets
         width = x.size(1) if lengths is not None else 1
-        for ix in _chunks(lengths, len(x), width, model.config.vocab_size, budget):
+        for ix in _chunks(lengths, len(x), chunk_rows(model, x, width, budget, device)):
             xb, yb, where = x[ix], y[ix], ix
             if lengths is not None:                # whole items: no work past the longest one
                 T = max(1, int(lengths[ix].max()))
@@ -121,7 +164,7 @@ def calibrate_batchnorm(model, split: Split, device="cpu", budget: int = EVAL_BY
     model.eval()
     x, _, lengths = model.examples(split)
     width = x.size(1) if lengths is not None else 1
-    chunks = list(_chunks(None, len(x), width, model.config.vocab_size, budget))
+    chunks = list(_chunks(None, len(x), chunk_rows(model, x, width, budget, device)))
     for bn in norms:
         total, total_sq, n = 0.0, 0.0, 0
 

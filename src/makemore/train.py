@@ -25,7 +25,7 @@ from . import distributed
 from .batches import Batches, SoftTargets
 from .data import Dataset
 from .errors import RunError, UsageError
-from .evaluation import EVAL_BYTES, calibrate_batchnorm, evaluate, uniform_loss
+from .evaluation import EVAL_BYTES, calibrate_batchnorm, chunk_rows, evaluate, uniform_loss
 from .models.base import fits, option, option_type
 
 
@@ -486,7 +486,12 @@ def init_check(model, batches: Batches, n: int = 1024) -> dict:
     buffers = {k: v.clone() for k, v in model.named_buffers()}     # BatchNorm's running stats stay as they are
     n = max(1, min(n, EVAL_BYTES // (4 * model.config.vocab_size * batches.x[0].numel())))   # logits within the budget
     x, y = batches.x[:n].long(), batches.y[:n].long()
-    loss = model.loss(x, y).item()
+    rows = chunk_rows(model, x, x[0].numel(), EVAL_BYTES, x.device)                         # layers within theirs
+    total = 0.0
+    for a in range(0, n, rows):                                     # the mean over all n rows' targets
+        targets = int((y[a:a + rows] != -1).sum())
+        total += model.loss(x[a:a + rows], y[a:a + rows]).item() * targets
+    loss = total / int((y != -1).sum())
     for k, v in model.named_buffers():
         v.copy_(buffers[k])
     uniform = uniform_loss(model.config.vocab_size)

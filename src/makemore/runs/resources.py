@@ -4,13 +4,13 @@ allocated), and TensorBoard where it is installed."""
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 
 import torch
 
 from .. import distributed
-from ..data import Dataset
+from ..data import SPLITS, Dataset
 from ..errors import UsageError
+from ..evaluation import ACT_BYTES, EVAL_BYTES, row_floats
 from ..models import shape_model
 from ..train import TrainConfig
 
@@ -49,21 +49,26 @@ def memory_available() -> int | None:
     return free
 
 
+RUNTIME_BYTES = 2 ** 28         # what a run holds beyond its model and data: torch's kernels and pools, Python objects
+
+
 def memory_needed(model, cfg: TrainConfig | None = None, data: Dataset | None = None) -> int:
-    """Bytes a model needs, counted on its meta-device twin (no memory): to load it (cfg None), its
-    weights twice (the model and the tensors read into it); to train it on `data`, its weights four
-    times (weights, gradients, AdamW's two moments) plus a bound on one training step's activations
-    (logits and the widest layers). Evaluation's chunks are not counted yet (docs/results.md,
-    "Memory", has what they take)."""
+    """Bytes a model needs, counted on its meta-device twin (no memory). To load it (cfg None): its
+    weights twice (the model and the tensors read into it). To train it on `data`: its weights
+    four times (weights, gradients, AdamW's two moments); a step's activations (every layer's
+    output for a row, row_floats, three times over: kept, their gradients, the ops' own) for each
+    row of a batch; evaluation's chunks, which are sized to EVAL_BYTES of logits and ACT_BYTES of
+    layers; the encoded split and its window examples; and RUNTIME_BYTES. tests/test_runs.py holds
+    it against the peak of real runs, measured in fresh processes (docs/results.md, "Memory")."""
     weights = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
     if cfg is None:
         return 2 * weights
-    options = asdict(model.config)
-    width = max([v for k, v in options.items() if k.startswith("n_") and isinstance(v, int)] + [1])
-    layers = max(1, options.get("n_layer", 1))
     x, _, lengths = model.examples(data.train)
-    positions = (cfg.batch_size or len(x)) * (x.size(1) if lengths is not None else options.get("block_size", 1))
-    return 4 * weights + 4 * 3 * positions * (model.config.vocab_size + 8 * width * layers)
+    per_row = row_floats(model, torch.zeros(1, x.size(1), dtype=torch.long, device="meta"))[1]
+    step = 3 * (cfg.batch_size or len(x)) * per_row * 4
+    split = sum(t.nbytes for s in SPLITS for t in (data.split(s).X, data.split(s).Y))
+    windows = 0 if lengths is not None else sum(data.split(s).n_targets for s in SPLITS) * (x.size(1) + 1) * x.element_size()
+    return 4 * weights + step + EVAL_BYTES + ACT_BYTES + split + windows + RUNTIME_BYTES
 
 
 def check_memory(type: str, model_options: dict, cfg: TrainConfig, data: Dataset) -> None:

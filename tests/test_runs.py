@@ -111,7 +111,6 @@ def test_nnbigram_regularization_is_in_its_loss():
 
 
 @pytest.mark.parametrize("spec", [("lstm", {"n_embd": 64, "n_hidden": 1024}, 64),
-                                  ("transformer", {"n_layer": 4, "n_embd": 256, "n_head": 4}, 32),
                                   ("wavenet", {"n_embd": 24, "n_hidden": 512, "block_size": 8}, 1024)])
 def test_the_memory_estimate_holds_the_measured_peak_of_a_run(spec):
     """runs.memory_needed against a real run's peak, measured in a fresh process by

@@ -191,3 +191,26 @@ def calibrate_batchnorm(model, split: Split, device="cpu", budget: int = EVAL_BY
         bn.running_var.copy_(var.to(bn.running_var.dtype))
     model.train(was_training)
     return len(norms)
+
+
+@torch.no_grad()
+def init_check(model, batches, n: int = 1024) -> dict:
+    """The MLP lecture's check: at initialization the loss should be near -ln(1/V), the loss of
+    predicting every character uniformly. Far above it, the output layer starts too confident."""
+    buffers = {k: v.clone() for k, v in model.named_buffers()}     # BatchNorm's running stats stay as they are
+    n = max(1, min(n, EVAL_BYTES // (4 * model.config.vocab_size * batches.x[0].numel())))   # logits within the budget
+    x, y = batches.x[:n].long(), batches.y[:n].long()
+    rows = chunk_rows(model, x, x[0].numel(), EVAL_BYTES, x.device)                         # layers within theirs
+    total = 0.0
+    for a in range(0, n, rows):                                     # the mean over all n rows' targets
+        targets = int((y[a:a + rows] != -1).sum())
+        total += model.loss(x[a:a + rows], y[a:a + rows]).item() * targets
+    loss = total / int((y != -1).sum())
+    for k, v in model.named_buffers():
+        v.copy_(buffers[k])
+    uniform = uniform_loss(model.config.vocab_size)
+    msg = f"init check: initial loss {loss:.4f}, uniform prediction -ln(1/{model.config.vocab_size}) = {uniform:.4f}"
+    if abs(loss - uniform) > 0.5:
+        msg += (f"\nwarning: the initial loss is {loss - uniform:+.2f} nats off a uniform guess; "
+                "scale the last layer's initial weights down so it starts unsure")
+    return {"loss": loss, "uniform": uniform, "message": msg}

@@ -82,11 +82,11 @@ class StepBefore:
             x = m.wte(tokens.long())[:, None] + m.wpe.weight[t]          # (B, 1, C)
             rot = m._rotation(t)
             for block, (K, V) in zip(m.blocks, state["kv"]):
-                q, k, v = block.attn._heads(block.ln_1(x), rot)          # (B, nh, 1, hs)
+                q, k, v = block.attn.heads(block.ln_1(x), rot)          # (B, nh, 1, hs)
                 K[:, :, t:t + 1] = k
                 V[:, :, t:t + 1] = v
                 y = F.scaled_dot_product_attention(q, K[:, :, :t + 1], V[:, :, :t + 1])  # (B, nh, 1, hs)
-                x = x + block.attn._merge(y)
+                x = x + block.attn.merge(y)
                 x = x + block.mlp(block.ln_2(x))
             return m.lm_head(m.ln_f(x))[:, 0], {"t": t + 1, "kv": state["kv"]}
         return m.step(tokens, state)

@@ -80,12 +80,12 @@ def written_out_gelu_mlp(self, x):
 
 def written_out_attention(self, x, mask=None):
     """Attention the long way: (B, nh, T, T) scores, causal mask, softmax, weighted sum (plain rows only)."""
-    q, k, v = self._heads(x)                                                        # (B, nh, T, hs)
+    q, k, v = self.heads(x)                                                        # (B, nh, T, hs)
     T = q.size(2)
     att = (q @ k.transpose(-2, -1)) / (k.size(-1) ** 0.5)                           # (B, nh, T, T)
     mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
     att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
-    return self._merge(att @ v)                                                     # (B, nh, T, hs) -> (B, T, C)
+    return self.merge(att @ v)                                                     # (B, nh, T, hs) -> (B, T, C)
 
 
 class Trainer:

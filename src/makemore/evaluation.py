@@ -8,6 +8,7 @@ means), with the end of an item counted as a character. Bits per character = nat
 from __future__ import annotations
 
 import math
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -62,11 +63,18 @@ def row_floats(model, row: torch.Tensor) -> tuple[int, int]:
     return widest, max(total, V)
 
 
+_WIDEST = weakref.WeakKeyDictionary()    # model -> {row shape: its widest layer's floats}, probed once each
+
+
 def chunk_rows(model, x: torch.Tensor, width: int, budget: int, device) -> int:
     """Rows of x evaluated at once: their logits within `budget` bytes, and 4 times their widest
-    layer's output within ACT_BYTES."""
-    widest = row_floats(model, x[:1].to(device))[0] if len(x) else 1
-    return max(1, min(budget // (4 * width * model.config.vocab_size), ACT_BYTES // (16 * widest)))
+    layer's output within ACT_BYTES (probed by row_floats once per model and row shape, so a
+    request to the web server or an evaluation during training runs no extra forward)."""
+    known = _WIDEST.setdefault(model, {})
+    shape = tuple(x.shape[1:])
+    if shape not in known:
+        known[shape] = row_floats(model, x[:1].to(device))[0] if len(x) else 1
+    return max(1, min(budget // (4 * width * model.config.vocab_size), ACT_BYTES // (16 * known[shape])))
 
 
 def _chunks(lengths, n_rows: int, rows: int):
@@ -99,14 +107,18 @@ def _logits(model, split: Split, device, budget: int):
         model.train(was_training)
 
 
+def _nll(logits, y):
+    """Each target's NLL (float32, shaped as y; 0 where y is -1) from its logits (..., V)."""
+    return F.cross_entropy(logits.float().flatten(0, -2), y.flatten(), ignore_index=-1, reduction="none").view_as(y)
+
+
 @torch.no_grad()
 def token_nll(model, split: Split, device="cpu", budget: int = EVAL_BYTES) -> torch.Tensor:
     """Per-target NLL (float64, nats) over the whole split, in the split's order."""
     y = model.examples(split)[1]
     nll_all = torch.zeros(y.shape, dtype=torch.float64)
     for where, logits, yb in _logits(model, split, device, budget):                  # (..., V), (...)
-        nll = F.cross_entropy(logits.float().flatten(0, -2), yb.flatten(), ignore_index=-1, reduction="none")
-        nll_all[where] = nll.view_as(yb).double().cpu()
+        nll_all[where] = _nll(logits, yb).double().cpu()
     return nll_all if y.dim() == 1 else nll_all[y != -1]     # row by row, in order (a window's: all targets)
 
 
@@ -140,8 +152,7 @@ def evaluate(model, split: Split, device="cpu") -> float:
         return (item_nll(model, split, device).sum() / split.n_targets).item()
     total = torch.zeros((), dtype=torch.float64)
     for _, logits, yb in _logits(model, split, device, EVAL_BYTES):                   # a chunk at a time:
-        nll = F.cross_entropy(logits.float().flatten(0, -2), yb.flatten(), ignore_index=-1, reduction="none")
-        total += nll.double().sum().cpu()                                             # no array as long as the split
+        total += _nll(logits, yb).double().sum().cpu()                                # no array as long as the split
     return (total / split.n_targets).item()
 
 

@@ -7,6 +7,7 @@ Skips, saying why, only where Chromium or the playwright package is missing."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import shutil
 import tempfile
@@ -38,18 +39,18 @@ def served(tmp_path_factory):
     stop_server(server, thread)
 
 
-@pytest.fixture(scope="module")
-def browser_page(served):
-    """One page of a fresh Chromium profile; every request that leaves the server is refused and
-    recorded, as are the page's errors."""
-    log = {"elsewhere": [], "errors": []}
+@contextlib.contextmanager
+def browser_for(url: str):
+    """(page, log): one page of a fresh Chromium profile; every request that leaves `url` (or the
+    other servers a test adds to log["allowed"]) is refused and recorded, as are the page's errors."""
+    log = {"elsewhere": [], "errors": [], "allowed": [url]}
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=ARGS,
                                                        viewport={"width": 1240, "height": 900}, accept_downloads=True)
         context.set_default_timeout(15_000)
 
         def only_here(route):
-            if route.request.url.startswith(served.url):
+            if any(route.request.url.startswith(u) for u in log["allowed"]):
                 route.continue_()
             else:
                 log["elsewhere"].append(route.request.url)
@@ -58,8 +59,16 @@ def browser_page(served):
         page = context.new_page()
         page.on("pageerror", lambda e: log["errors"].append(str(e)))
         page.on("console", lambda m: log["errors"].append(m.text) if m.type == "error" else None)
-        yield page, log
-        context.close()
+        try:
+            yield page, log
+        finally:
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(served):
+    with browser_for(served.url) as page_and_log:
+        yield page_and_log
 
 
 @pytest.fixture(scope="module")
@@ -272,3 +281,56 @@ def test_runs_that_do_not_read_left_to_right(tmp_path_factory, served, browser_p
         page.unroute(f"{server.url}**")
         stop_server(server, thread)
     assert not log["elsewhere"] and not log["errors"][before:]
+
+
+def test_a_tagged_run_on_the_page(tmp_path_factory, browser_page):
+    """A run of tagged items: the Generate form's tag selector and blend, each item's tag, and the
+    live p(tag | item) bars of Type & watch, as the API gives them."""
+    from test_tags import tagged_runs
+    page, log = browser_page
+    server, thread = start_server(tagged_runs(tmp_path_factory.mktemp("tagged")))
+    log["allowed"].append(server.url)
+    errors_before = len(log["errors"])
+    try:
+        tagged_page(page, log, server, errors_before)
+    finally:
+        log["allowed"].remove(server.url)
+        stop_server(server, thread)
+
+
+def tagged_page(page, log, server, errors_before):
+    """The checks of test_a_tagged_run_on_the_page, on its page."""
+    open_view(page, server, "generate", "tagged")
+    page.wait_for_function("() => document.querySelector('#gen-summary').textContent.startsWith('20 items from')")
+    assert page.is_visible("#gen-tag") and page.is_hidden("#gen-blend-label")
+    page.select_option("#gen-tag", "x")
+    page.fill("#gen-form [name=seed]", "5")
+    with page.expect_response("**/api/sample"):
+        page.click("#gen-go")
+    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+    shown = page.eval_on_selector_all("#gen-items li", "ls => ls.map(l => [l.querySelector('.item').textContent, "
+                                      "l.querySelector('.badge.tag').textContent])")
+    want = api(server, "sample", run="tagged", n=20, seed=5, tag="x", prefix="", unique=False)["items"]
+    assert shown == [[x["item"], "x"] for x in want]
+    page.select_option("#gen-tag", "*blend")
+    assert page.is_visible("#gen-blend-label")
+    page.fill("#gen-form [name=blend]", "a=1,x=-2")                  # a bad blend is marked
+    page.click("#gen-go")
+    page.wait_for_selector("#gen-form [name=blend].invalid")
+    page.fill("#gen-form [name=blend]", "a=3,x=1")
+    with page.expect_response("**/api/sample"):
+        page.click("#gen-go")
+    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+    tags = page.eval_on_selector_all("#gen-items .badge.tag", "bs => bs.map(b => b.textContent)")
+    assert set(tags) == {"a", "x"}
+    open_view(page, server, "watch", "tagged")
+    page.fill("#watch-input", "xyz")
+    page.wait_for_selector("#watch-tags .row")
+    bars = page.eval_on_selector_all("#watch-tags .row", "rs => rs.map(r => r.dataset.tag)")
+    want = api(server, "classify", run="tagged", item="xyz")["tags"]
+    assert bars == [t["tag"] for t in want] and bars[0] == "x"
+    open_view(page, server, "generate", "plain")                      # an untagged run: no tag controls
+    page.wait_for_function("() => document.querySelector('#gen-summary').textContent.startsWith('20 items from')")
+    assert page.is_hidden("#gen-tag") and not page.query_selector_all("#gen-items .badge.tag")
+    bad = ["the server responded with a status of 400" in e for e in log["errors"][errors_before:]]
+    assert not log["elsewhere"] and bad == [True], log        # the one bad blend, and nothing else

@@ -107,7 +107,7 @@ def _bad(capsys, tmp_path, *argv):
 
 @pytest.mark.parametrize("make,pattern", [
     (lambda p: None, "no such file"),
-    (lambda p: p.mkdir(), "is a directory"),
+    (lambda p: p.mkdir(), "no text files"),
     (lambda p: p.write_bytes(b""), "file is empty"),
     (lambda p: p.write_bytes(b"\n \n"), "no items"),
     (lambda p: p.write_bytes(b"anna\nb\xe9a\n"), r"in\.txt:2: cannot decode"),

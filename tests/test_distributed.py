@@ -120,3 +120,21 @@ def test_a_distributed_run_resumes_exactly_and_on_one_process(tmp_path, small_fi
     assert alone.returncode == 0, alone.stderr
     assert "resuming a run of 2 process(es) on 1" in alone.stderr
     assert list(vals(tmp_path / "resumed")) == [20, 40, 60, 80]
+
+
+def test_two_processes_train_on_tagged_items(tmp_path):
+    """torchrun on a tagged file: each process's batches carry their rows' tags, and two processes
+    follow one at the same global batch."""
+    from makemore.data import bundled_locales
+    lines = bundled_locales().read_text(encoding="utf-8").splitlines()[::12]          # every locale, 770 lines
+    tagged = tmp_path / "tagged.tsv"
+    tagged.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    common = ["-i", tagged, "--tagged", "--type", "mlp", "--batch-size", 32, "--total-batch", 64, "--max-steps", 100,
+              "--eval-interval", 50, "--seed", 3]
+    one = single("-o", tmp_path / "one", *common)
+    assert one.returncode == 0, one.stderr
+    two = torchrun("-o", tmp_path / "two", *common, extra=["--standalone"])
+    assert two.returncode == 0, two.stderr
+    a, b = vals(tmp_path / "one"), vals(tmp_path / "two")
+    assert list(a) == list(b) == [50, 100] and all(abs(a[s] - b[s]) < TOLERANCE for s in a), (a, b)
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["model"]["n_tags"] == 16

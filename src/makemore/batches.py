@@ -38,7 +38,8 @@ class Batches:
     same rows (and packed the same way).
 
     sample() returns (x, y, extra): extra holds the packed batch's `pos` and `seg` for the model's
-    loss, and the soft targets, and is empty otherwise. What a row is comes from the model (`model.examples`, the training
+    loss, the soft targets, and the rows' `tags` (tagged items; packed rows: each token's), and is
+    empty otherwise. What a row is comes from the model (`model.examples`, the training
     contract): one next-character example (lengths None) or a whole item.
     """
 
@@ -47,6 +48,8 @@ class Batches:
         self.check(model, bucket, pack)
         x, y, self.lengths = model.examples(split)          # lengths: (N,) targets per row, on the host
         self.x, self.y = x.to(device), y.to(device)
+        tags = model.example_tags(split)                     # (N,) each row's tag, or None
+        self.tags = None if tags is None else tags.to(device)
         self.soft = None
         if soft is not None:
             if self.lengths is None:
@@ -91,11 +94,11 @@ class Batches:
     def sample(self, batch_size: int):
         if batch_size == 0:                                                  # full batch
             extra = {} if self.soft is None else {"soft": self.soft.mix(self.soft.probs, self.y.long())}
-            return self.x.long(), self.y.long(), extra
+            return self.x.long(), self.y.long(), self._tags(extra, slice(None))
         ix = self._indices(batch_size)                                       # (B,)
         if self.lengths is None:
             ix = ix.to(self.x.device)
-            return self.x[ix].long(), self.y[ix].long(), {}                 # (B, block_size), (B,)
+            return self.x[ix].long(), self.y[ix].long(), self._tags({}, ix)  # (B, block_size), (B,)
         n = self.lengths[ix]                                                 # (B,) tokens per item, on the host
         T = max(1, int(n.max()))
         if self.pack:
@@ -103,8 +106,14 @@ class Batches:
         ix = ix.to(self.x.device)
         x, y = self.x[ix, :T].long(), self.y[ix, :T].long()                 # (B, T)
         if self.soft is None:
-            return x, y, {}
-        return x, y, {"soft": self.soft.mix(self.soft.probs[ix, :T], y)}  # (B, T, V)
+            return x, y, self._tags({}, ix)
+        return x, y, self._tags({"soft": self.soft.mix(self.soft.probs[ix, :T], y)}, ix)  # (B, T, V)
+
+    def _tags(self, extra: dict, ix) -> dict:
+        """extra with the rows' tags (B,), when the items are tagged."""
+        if self.tags is not None:
+            extra["tags"] = self.tags[ix]
+        return extra
 
     def _packed(self, ix: torch.Tensor, n: torch.Tensor, L: int):
         """The items ix, n[i] tokens each, packed into (R, L) rows. Padding: x 0, y -1, seg -1.
@@ -122,6 +131,9 @@ class Batches:
         x, y = self.flat_x[src].long().view(R, L), self.flat_y[src].long().view(R, L)   # (R, L)
         extra = {"pos": torch.from_numpy(pos).view(R, L), "seg": torch.from_numpy(seg).view(R, L)}
         extra = {k: v.to(self.x.device) for k, v in extra.items()}
+        if self.tags is not None:                                            # each token's item's tag
+            token_tags = torch.cat([self.tags[ix.to(self.x.device)], self.tags.new_zeros(1)])   # (B + 1,) the pad: 0
+            extra["tags"] = token_tags[extra["seg"].where(extra["seg"] >= 0, len(ix))]         # (R, L)
         if self.soft is not None:
             extra["soft"] = self.soft.mix(self.flat_soft[src].view(R, L, -1), y)          # (R, L, V)
         return x, y, extra

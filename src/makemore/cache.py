@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import (MAX_BYTES, SPLITS, Dataset, Split, Vocab, build_dataset, check_read_options, dedupe_items,
-                   read_input, recorded_path)
+from .data import (BUNDLED_TAGGED, MAX_BYTES, SPLITS, Dataset, Split, TaggedItems, Vocab, build_dataset,
+                   check_read_options, dedupe_items, dedupe_tagged, read_input, read_tagged, recorded_path)
 from .errors import DataError, RunError
 from .files import NOFOLLOW, read_bounded
 
@@ -52,6 +52,7 @@ class Prepared:
     dropped: int              # items --dedupe dropped
     chars: list[str]          # the file's own characters (a run's vocabulary may hold more)
     source: str               # "read" (no cache), "cached" (read, then written) or "loaded" (from the cache)
+    tags: dict | None = None  # tagged input: {tag: items}, over every line (after --dedupe)
 
 
 def cache_dir(beside: str | Path | None) -> Path | None:
@@ -90,44 +91,75 @@ def entry_key(sha256: str, settings: dict) -> str:
 
 def prepare(input=None, *, encoding: str = "utf-8", max_len: int = 256, max_bytes: int = MAX_BYTES,
             dedupe: bool = False, split_seed: int = 42, vocab: list[str] | None = None,
-            data_max_len: int | None = None, cache: Path | None = None, min_items: int = 0) -> Prepared:
+            data_max_len: int | None = None, cache: Path | None = None, min_items: int = 0,
+            tagged: bool = False, tag_names: list[str] | None = None) -> Prepared:
     """The split of `input` as build_dataset makes it (with a run's vocab and data_max_len, to
     encode its way), from the cache directory `cache` when an entry is there, else read and then
     cached. min_items: fewer items (after --dedupe) is a DataError.
+    tagged: `input` is TAG<TAB>ITEM lines (the bundled locales.tsv when None) or, whatever this
+    says, a directory of text files, one per tag; tag_names: a run's tags, to index them its way.
 
     A run's own file, encoded its own way, finds the entry its training wrote: that entry is
     keyed without the vocabulary and length, which are the file's own."""
+    if tagged and input is None:
+        input = BUNDLED_TAGGED
     file, shown = check_read_options(input, encoding, max_len, max_bytes)
+    tagged = tagged or file.is_dir()
     settings = {"encoding": encoding, "max_len": max_len, "dedupe": dedupe, "split_seed": split_seed}
+    if tagged:                                # untagged entries keep their keys
+        settings["tagged"] = True
     sha = file_sha256(file, max_bytes) if cache is not None else None
     own = None if sha is None else cache / entry_key(sha, settings)             # the file's own vocabulary and length
     given = None if sha is None or (vocab is None and data_max_len is None) else \
         cache / entry_key(sha, {**settings, "vocab": vocab, "data_max_len": data_max_len})
     for entry in (own, given):
         loaded = None if entry is None else load(entry, sha)
-        if loaded is not None and vocab in (None, loaded[0].vocab.chars) and data_max_len in (None, loaded[0].max_len):
+        if loaded is not None and vocab in (None, loaded[0].vocab.chars) and data_max_len in (None, loaded[0].max_len) \
+                and tag_names in (None, loaded[0].tags):
             data, meta = loaded
-            return Prepared(data, recorded_path(input), sha, meta["dropped"], meta["chars"], "loaded")
-    read = read_input(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
-    path, read_sha, items = read.path, read.sha256, read.items
+            return Prepared(data, recorded_path(input), sha, meta["dropped"], meta["chars"], "loaded", meta.get("tag_counts"))
+    tags, names, counts = None, None, None
+    if tagged:
+        read, path, read_sha = read_tagged(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
+        read, dropped = dedupe_tagged(read) if dedupe else (read, 0)
+        items, counts = read.items, read.counts
+        tags, names = _tag_indices(read, tag_names, shown)
+    else:
+        read = read_input(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
+        path, read_sha, items = read.path, read.sha256, read.items
+        items, dropped = dedupe_items(items) if dedupe else (items, 0)
     del read
-    items, dropped = dedupe_items(items) if dedupe else (items, 0)
     if len(items) < min_items:
         why = f" (--dedupe dropped {dropped:,} repeated items, {len(items)} left)" if dedupe else ""
         raise DataError(f"{shown}: only {len(items)} items{why}; need at least {min_items} to split 80/10/10")
     chars = items.chars()
-    data = build_dataset(items, split_seed, vocab=None if vocab is None else Vocab(vocab), max_len=data_max_len)
-    natural = data.vocab.chars == chars and data.max_len == int(items.lengths.max())
+    data = build_dataset(items, split_seed, vocab=None if vocab is None else Vocab(vocab), max_len=data_max_len,
+                         tags=tags, tag_names=names)
+    natural = data.vocab.chars == chars and data.max_len == int(items.lengths.max()) and tag_names in (None, names)
     del items
     entry, source = (own if natural else given), "read"
     if entry is not None and read_sha == sha:                 # the file did not change while it was read
-        source = "cached" if save(entry, data, {"sha256": sha, "dropped": dropped, "chars": chars}) else "read"
-    return Prepared(data, path, read_sha, dropped, chars, source)
+        meta = {"sha256": sha, "dropped": dropped, "chars": chars, "tag_counts": counts}
+        source = "cached" if save(entry, data, meta) else "read"
+    return Prepared(data, path, read_sha, dropped, chars, source, counts)
+
+
+def _tag_indices(read: TaggedItems, tag_names: list[str] | None, shown: str):
+    """(each item's tag index, the tag names): the file's own, or a run's (`tag_names`), which
+    must then hold every tag of the file."""
+    if tag_names is None:
+        return read.tags, read.names
+    unknown = sorted(set(read.names) - set(tag_names))
+    if unknown:
+        raise DataError(f"{shown}: tag {unknown[0]!r} is not one of the run's tags ({', '.join(tag_names)})")
+    index = np.array([tag_names.index(t) for t in read.names], dtype=np.int64)
+    return index[read.tags], list(tag_names)
 
 
 def _arrays(data: Dataset) -> dict:
+    tags = {} if data.tags is None else {f"{s}.tags": data.split(s).tags.numpy() for s in SPLITS}
     return {f"{s}.{xy}": getattr(data.split(s), xy).numpy() for s in SPLITS for xy in ("X", "Y")} | \
-        {f"{s}.lengths": data.split(s).lengths.numpy().astype(np.int32) for s in SPLITS}
+        {f"{s}.lengths": data.split(s).lengths.numpy().astype(np.int32) for s in SPLITS} | tags
 
 
 def save(entry: Path, data: Dataset, meta: dict) -> bool:
@@ -147,7 +179,8 @@ def save(entry: Path, data: Dataset, meta: dict) -> bool:
             np.save(tmp / f"{name}.npy", a, allow_pickle=False)
             with open(tmp / f"{name}.npy", "rb") as f:
                 hashes[name] = hashlib.file_digest(f, "sha256").hexdigest()
-        info = {"format": FORMAT, **meta, "vocab": data.vocab.chars, "max_len": data.max_len, "arrays": hashes}
+        info = {"format": FORMAT, **meta, "vocab": data.vocab.chars, "max_len": data.max_len, "tags": data.tags,
+                "arrays": hashes}
         (tmp / "meta.json").write_text(json.dumps(info))
         os.chmod(tmp, 0o755)
         os.rename(tmp, entry)                  # fails if another process put the entry there first: theirs stays
@@ -165,7 +198,8 @@ def load(entry: Path, sha: str) -> tuple[Dataset, dict] | None:
         return None
     try:
         meta = json.loads(read_bounded(entry / "meta.json", 2 ** 20))
-        if meta.get("format") != FORMAT or meta.get("sha256") != sha or set(meta["arrays"]) != set(_names()):
+        tagged = meta.get("tags") is not None
+        if meta.get("format") != FORMAT or meta.get("sha256") != sha or set(meta["arrays"]) != set(_names(tagged)):
             raise ValueError("another entry")
         arrays = {}
         for name, digest in meta["arrays"].items():
@@ -176,9 +210,9 @@ def load(entry: Path, sha: str) -> tuple[Dataset, dict] | None:
                     raise ValueError(f"{name} altered")
             arrays[name] = torch.from_numpy(np.load(path, mmap_mode="c", allow_pickle=False))
         vocab = Vocab(meta["vocab"])
-        splits = [Split(None, arrays[f"{s}.X"], arrays[f"{s}.Y"], vocab, lengths=arrays[f"{s}.lengths"].long())
-                  for s in SPLITS]
-        data = Dataset(vocab, int(meta["max_len"]), *splits)
+        splits = [Split(None, arrays[f"{s}.X"], arrays[f"{s}.Y"], vocab, lengths=arrays[f"{s}.lengths"].long(),
+                        tags=arrays[f"{s}.tags"].long() if tagged else None) for s in SPLITS]
+        data = Dataset(vocab, int(meta["max_len"]), *splits, tags=meta.get("tags"))
     except (OSError, ValueError, KeyError, TypeError, RunError):   # damaged, altered or another version's: made again
         shutil.rmtree(entry, ignore_errors=True)
         return None
@@ -187,8 +221,8 @@ def load(entry: Path, sha: str) -> tuple[Dataset, dict] | None:
     return data, meta
 
 
-def _names() -> list[str]:
-    return [f"{s}.{a}" for s in SPLITS for a in ("X", "Y", "lengths")]
+def _names(tagged: bool = False) -> list[str]:
+    return [f"{s}.{a}" for s in SPLITS for a in ("X", "Y", "lengths") + (("tags",) if tagged else ())]
 
 
 def prune(directory: Path, keep: int = KEEP) -> None:

@@ -13,7 +13,7 @@ from dataclasses import fields
 from . import presets
 from .data import MAX_BYTES
 from .errors import DataError, RunError, UsageError, first_line
-from .models import MODELS
+from .models import DATA_FIELDS, MODELS
 from .models.base import option_type
 from .train import TRAIN_FIELDS
 
@@ -65,6 +65,13 @@ def out_of_memory(e: RuntimeError) -> bool:
 OPTIONS = {
     "out": (("-o", "--out"), dict(metavar="DIR", help="run directory")),
     "input": (("-i", "--input"), dict(metavar="FILE", help="text file with one item per line (default: the bundled names.txt)")),
+    "tagged": (("--tagged",), dict(action="store_true", help="the input's lines are TAG<TAB>ITEM (without -i: the "
+                                   "bundled first names by locale); a directory of NAME.txt files, one per tag, is "
+                                   "read as tagged items without it")),
+    "tag": (("--tag",), dict(metavar="TAG", help="a run of tagged items: items of this tag (a blend: it=0.7,es=0.3); "
+                             "default: tags drawn from their training frequencies")),
+    "split": (("--split",), dict(default="test", choices=["train", "val", "test"], help="which split (default: test)")),
+    "top": (("--top",), dict(type=int, metavar="N", help="show the N first at most")),
     "encoding": (("--encoding",), dict(default="utf-8", help="text encoding of the input (default: utf-8)")),
     "max_bytes": (("--max-bytes",), dict(type=int, default=MAX_BYTES, help=f"largest input read (default: {MAX_BYTES:,})")),
     "device": (("--device",), dict(default="auto", help="auto, cpu, cuda or mps (default: auto)")),
@@ -82,8 +89,7 @@ OPTIONS = {
     "recipe": (("--recipe",), dict(help=f"named training recipe: {', '.join(presets.RECIPES)} (`lecture` reproduces the "
                                     "lectures' SGD runs; `part3` the activations lecture's own run, its seed and batches included)")),
 }
-MODEL_FIELDS = sorted({f.name for cls in MODELS.values() for f in fields(cls.Config)} - {"vocab_size", "seq_len"})
-DATA_DERIVED = ("vocab_size", "seq_len")         # config fields that come from the data, never options
+MODEL_FIELDS = sorted({f.name for cls in MODELS.values() for f in fields(cls.Config)} - set(DATA_FIELDS))
 
 
 def config_option(f, default=None) -> tuple:
@@ -107,7 +113,7 @@ def add(parser, *names, **settings):
 def add_config_options(group, dataclass_fields, seen: set) -> None:
     """One option per config field not in `seen`, its default unset (the type's presets fill it)."""
     for f in dataclass_fields:
-        if f.name not in seen and f.name not in DATA_DERIVED:
+        if f.name not in seen and f.name not in DATA_FIELDS:
             seen.add(f.name)
             flags, settings = config_option(f)
             group.add_argument(*flags, **settings)

@@ -64,12 +64,14 @@ def teacher_sha256(path) -> str:
 @torch.no_grad()
 def teacher_probs(model, split, device="cpu", batch_rows: int = BATCH_ROWS) -> torch.Tensor:
     """The model's next-character distribution at every position of the split's rows: (N, T, V)
-    float32, softmax of its logits (positions past an item's end included; nothing trains on them)."""
+    float32, softmax of its logits (positions past an item's end included; nothing trains on them).
+    A teacher of tagged items gives each row its distribution given the row's own tag."""
     model.eval()
     X = split.X
     out = torch.empty(X.size(0), X.size(1), model.config.vocab_size)                 # (N, T, V)
     for i in range(0, X.size(0), batch_rows):
-        logits, _ = model(X[i:i + batch_rows].long().to(device))                      # (b, T, V)
+        tags = {} if split.tags is None else {"tags": split.tags[i:i + batch_rows].to(device)}
+        logits, _ = model(X[i:i + batch_rows].long().to(device), **tags)              # (b, T, V)
         out[i:i + batch_rows] = torch.softmax(logits.float(), dim=-1).cpu()
     return out
 
@@ -112,9 +114,10 @@ def student(path, teacher, *, alpha: float = 0.5, temperature: float = 1.0, forc
     digest = teacher_sha256(teacher)
     run = create_run(path, d["input"], type=type, preset=preset, recipe=recipe, encoding=d["encoding"],
                      max_len=d["max_len_limit"], dedupe=bool(d.get("dedupe", False)), split_seed=d["split_seed"],
-                     max_bytes=d.get("max_bytes", MAX_BYTES), force=force, device=device,
+                     max_bytes=d.get("max_bytes", MAX_BYTES), tagged=bool(d.get("tags")), force=force, device=device,
                      soft_targets="", distill_alpha=alpha, distill_temperature=temperature, **options)
-    if run.config["data"]["sha256"] != d["sha256"] or run.vocab.chars != t.vocab.chars or run.max_len != t.max_len:
+    if run.config["data"]["sha256"] != d["sha256"] or run.vocab.chars != t.vocab.chars or run.max_len != t.max_len \
+            or run.tags != t.tags:
         raise DataError(f"{d['input']}: the teacher's data file is not the one it was trained on any more")
     if not isinstance(run.model, SequenceModel):
         raise UsageError(f"--type {run.type}: distillation trains sequence models (rnn, gru, lstm, bow, transformer)")

@@ -52,8 +52,9 @@ def row_floats(model, row: torch.Tensor) -> tuple[int, int]:
     hooks = [m.register_forward_hook(hook) for m in model.modules()]
     was_training = model.training
     model.eval()                                   # one row: BatchNorm on its running statistics
+    tags = {"tags": torch.zeros(len(row), dtype=torch.long, device=row.device)} if model.config.n_tags else {}
     try:
-        model.logits(row.long())
+        model.logits(row.long(), **tags)
     except (RuntimeError, NotImplementedError):
         return V, V
     finally:
@@ -91,18 +92,21 @@ def _chunks(lengths, n_rows: int, rows: int):
 
 def _logits(model, split: Split, device, budget: int):
     """(where, logits (..., V), targets) over the split in chunks, the model in eval mode meanwhile;
-    `where` indexes the chunk's rows (and positions) in an (N,) or (N, T) array of the split's."""
+    `where` indexes the chunk's rows (and positions) in an (N,) or (N, T) array of the split's.
+    Tagged items: each row with its own tag (the conditional the metric is taken on)."""
     was_training = model.training
     model.eval()
     try:
         x, y, lengths = model.examples(split)      # (N, ...) inputs, (N,) or (N, T) targets
+        tags = model.example_tags(split)           # (N,) or None
         width = x.size(1) if lengths is not None else 1
         for ix in _chunks(lengths, len(x), chunk_rows(model, x, width, budget, device)):
             xb, yb, where = x[ix], y[ix], ix
             if lengths is not None:                # whole items: no work past the longest one
                 T = max(1, int(lengths[ix].max()))
                 xb, yb, where = xb[:, :T], yb[:, :T], (ix, slice(0, T))
-            yield where, model.logits(xb.to(device).long()), yb.to(device).long()
+            extra = {} if tags is None else {"tags": tags[ix].to(device)}
+            yield where, model.logits(xb.to(device).long(), **extra), yb.to(device).long()
     finally:
         model.train(was_training)
 
@@ -174,6 +178,7 @@ def calibrate_batchnorm(model, split: Split, device="cpu", budget: int = EVAL_BY
     was_training = model.training
     model.eval()
     x, _, lengths = model.examples(split)
+    tags = model.example_tags(split)
     width = x.size(1) if lengths is not None else 1
     chunks = list(_chunks(None, len(x), chunk_rows(model, x, width, budget, device)))
     for bn in norms:
@@ -191,7 +196,7 @@ def calibrate_batchnorm(model, split: Split, device="cpu", budget: int = EVAL_BY
         try:
             for ix in chunks:
                 try:
-                    model.logits(x[ix].to(device).long())
+                    model.logits(x[ix].to(device).long(), **({} if tags is None else {"tags": tags[ix].to(device)}))
                 except _Measured:
                     pass
         finally:
@@ -211,11 +216,13 @@ def init_check(model, batches, n: int = 1024) -> dict:
     buffers = {k: v.clone() for k, v in model.named_buffers()}     # BatchNorm's running stats stay as they are
     n = max(1, min(n, EVAL_BYTES // (4 * model.config.vocab_size * batches.x[0].numel())))   # logits within the budget
     x, y = batches.x[:n].long(), batches.y[:n].long()
+    tags = None if batches.tags is None else batches.tags[:n]
     rows = chunk_rows(model, x, x[0].numel(), EVAL_BYTES, x.device)                         # layers within theirs
     total = 0.0
     for a in range(0, n, rows):                                     # the mean over all n rows' targets
         targets = int((y[a:a + rows] != -1).sum())
-        total += model.loss(x[a:a + rows], y[a:a + rows]).item() * targets
+        extra = {} if tags is None else {"tags": tags[a:a + rows]}
+        total += model.loss(x[a:a + rows], y[a:a + rows], **extra).item() * targets
     loss = total / int((y != -1).sum())
     for k, v in model.named_buffers():
         v.copy_(buffers[k])

@@ -9,6 +9,12 @@ Transformer's heads look, what the recurrent gates do, and the statistics of the
     attention(run, "emma")              # Transformer: every layer's and head's attention weights
     recurrent_trace(run, "emma")        # RNN / GRU / LSTM: hidden state and gates at every step
     bigram(run); embeddings(run); health(run); curves(run); summary(run, "names")
+    tag_posterior(run, "giulia")        # a run of tagged items: p(tag | item) for every tag
+
+A run of tagged items answers each question under one tag (`tag`), or with none under the mixture
+over tags: the next-character distribution is then sum_T p(T | prefix) p(next | prefix, T), so a
+character's surprise is its -log under the marginal and they still sum to the item's score. Beam
+search and the views inside the model take one tag: the given one, else the prefix's likeliest.
 
 Every argument is checked; a bad one raises FieldError (a UsageError) whose message starts with
 the name of the argument, so a caller (the web server among them) can say which field is wrong.
@@ -31,6 +37,7 @@ from .models import TITLES
 from .models.ensemble import Ensemble, TwoWay
 from .models.rnn import Recurrent
 from .models.transformer import Transformer
+from .tagging import tag_weights
 
 MAX_CHARS = 256         # longest prefix or item accepted
 MAX_N = 1000            # most items sampled at once
@@ -102,6 +109,42 @@ def check_items(run, value, field: str = "items") -> list[str]:
     return [check_text(run, v, f"{field}[{i}]", empty=False) for i, v in enumerate(value)]
 
 
+def check_tag(run, value, field: str = "tag") -> int | None:
+    """A tag of the run (its index), or None; a tag for an untagged run, or an unknown one, is an error."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise FieldError(field, f"must be a string, got {kind_of(value)}")
+    if not run.tags:
+        raise FieldError(field, "this run was trained on untagged items")
+    if value not in run.tags:
+        raise FieldError(field, f"{value!r} is not one of the run's tags ({', '.join(run.tags)})")
+    return run.tags.index(value)
+
+
+def check_blend(run, value, field: str = "tag"):
+    """What sample takes as its tag: a tag, a blend {tag: weight > 0} or "it=0.7,es=0.3", or None."""
+    if isinstance(value, str) and ("=" in value or "," in value):
+        if not run.tags:
+            raise FieldError(field, "this run was trained on untagged items")
+        try:
+            tag_weights(value, run.tags, run.config["data"]["tags_train"])
+        except UsageError as e:
+            raise FieldError(field, str(e).removeprefix("--tag ")) from None
+        return value
+    if isinstance(value, dict):
+        if not run.tags:
+            raise FieldError(field, "this run was trained on untagged items")
+        if not value:
+            raise FieldError(field, "a blend needs at least one tag")
+        for t, w in value.items():
+            check_tag(run, t, field)
+            check_float(w, f"{field}.{t}", 0.0, 1e9, open_lo=True)
+        return value
+    check_tag(run, value, field)
+    return value
+
+
 def kind_of(value) -> str:
     """What a JSON value is, in words, for error messages."""
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}
@@ -124,21 +167,62 @@ def _left_to_right(run, what: str) -> None:
 
 
 @torch.inference_mode()
-def _logits(run, text: str) -> torch.Tensor:
+def _logits(run, text: str, tag: int | None = None) -> torch.Tensor:
     """(T, V) float32 logits of the full forward over the boundary and text: row t predicts the
-    character after the first t characters of text (the last row: what follows all of it)."""
-    logits, _ = run.model(_tokens(run, text))                                       # (1, T, V)
-    return logits[0].float().cpu()                                                  # (T, V)
+    character after the first t characters of text (the last row: what follows all of it). A run
+    of tagged items: under `tag`, or else the log-probabilities of the mixture over tags,
+    log sum_T p(T | the first t characters) p(next | them, T)."""
+    if not run.tags:
+        logits, _ = run.model(_tokens(run, text))                                   # (1, T, V)
+        return logits[0].float().cpu()                                              # (T, V)
+    if tag is not None:
+        logits, _ = run.model(_tokens(run, text), tags=torch.tensor([tag], device=run.device))
+        return logits[0].float().cpu()
+    K = len(run.tags)
+    logits, _ = run.model(_tokens(run, text).expand(K, -1), tags=torch.arange(K, device=run.device))  # (K, T, V)
+    logp = F.log_softmax(logits.double().cpu(), -1)                                 # (K, T, V)
+    seen = torch.tensor(run.vocab.encode(text), dtype=torch.long)                   # (T-1,)
+    so_far = logp[:, :-1].gather(2, seen.expand(K, -1)[..., None])[..., 0].cumsum(1)   # (K, T-1) log p(first t | T)
+    joint = run.tag_log_prior[:, None] + torch.cat([torch.zeros(K, 1, dtype=torch.float64), so_far], 1)  # (K, T)
+    weights = joint - torch.logsumexp(joint, 0)                                     # (K, T) log p(T | first t)
+    return torch.logsumexp(weights[..., None] + logp, 0).float()                    # (T, V)
 
 
-def next_distribution(run, prefix: str = "", k: int = 10) -> dict:
+def _likeliest_tag(run, prefix: str, tag: int | None) -> int | None:
+    """The given tag; else, for a run of tagged items, the tag under which the prefix is likeliest
+    (times the tag's prior)."""
+    if tag is not None or not run.tags:
+        return tag
+    K = len(run.tags)
+    with torch.inference_mode():
+        logits, _ = run.model(_tokens(run, prefix).expand(K, -1), tags=torch.arange(K, device=run.device))
+    logp = F.log_softmax(logits.double().cpu(), -1)[:, :-1]                         # (K, T-1, V)
+    seen = torch.tensor(run.vocab.encode(prefix), dtype=torch.long)
+    joint = run.tag_log_prior + logp.gather(2, seen.expand(K, -1)[..., None])[..., 0].sum(1)
+    return int(joint.argmax())
+
+
+def _tag_args(run, tag: int | None, rows: int = 1) -> dict:
+    return {} if tag is None else {"tags": torch.full((rows,), tag, dtype=torch.long, device=run.device)}
+
+
+def tag_posterior(run, item: str) -> dict:
+    """p(tag | item) for every tag of a run of tagged items (Bayes' rule, as `classify`), likeliest first."""
+    item = check_text(run, item, "item", empty=False)
+    if not run.tags:
+        raise FieldError("run", "this run was trained on untagged items: it has no tags to tell")
+    return run.classify([item])[0]
+
+
+def next_distribution(run, prefix: str = "", k: int = 10, tag: str | None = None) -> dict:
     """p(next character | prefix), from the model's full forward over the prefix: the k likeliest
     characters (not counting the end), the end of the item, and what the rest share.
     Returns {"prefix", "top": [{"char", "p"}], "end", "rest", "entropy" (nats)}."""
     prefix = check_text(run, prefix, "prefix")
     k = check_int(k, "k", 1, MAX_TOP)
+    tag = check_tag(run, tag)
     _left_to_right(run, "next-character distribution")
-    probs = F.softmax(_logits(run, prefix)[-1].double(), dim=-1)                    # (V,)
+    probs = F.softmax(_logits(run, prefix, tag)[-1].double(), dim=-1)               # (V,)
     chars = probs[1:]                                                               # (V-1,) all but the end
     top = chars.topk(min(k, chars.numel()))
     vocab = run.vocab
@@ -149,17 +233,18 @@ def next_distribution(run, prefix: str = "", k: int = 10) -> dict:
             "entropy": entropy}
 
 
-def surprise(run, item: str) -> dict:
+def surprise(run, item: str, tag: str | None = None) -> dict:
     """How surprised the model is by each character of item and by its end: -log p in nats.
     Returns run.score's record {"item", "nll", "nll_per_char", "chars"} (chars counts the end)
     and "surprise": [{"char", "nll", "p"}] for each character, then the end ("char": "", "end": true).
     A right-to-left run's surprise at a character is given the characters after it, and its end is
     the item's start; a mixture of both directions has only the whole item's ("surprise": [])."""
     item = check_text(run, item, "item", empty=False)
+    k = check_tag(run, tag)
     if run.two_way:
-        return {**run.score([item])[0], "surprise": []}
+        return {**run.score([item], tag=tag)[0], "surprise": []}
     read = item[::-1] if run.reverse else item
-    logits = _logits(run, read)                                                     # (T+1, V)
+    logits = _logits(run, read, k)                                                  # (T+1, V)
     targets = torch.tensor(run.vocab.encode(read) + [BOUNDARY])                     # (T+1,)
     nll = F.cross_entropy(logits, targets, reduction="none").double()               # (T+1,)
     if run.reverse:                                                                 # back in the item's order
@@ -171,26 +256,30 @@ def surprise(run, item: str) -> dict:
             "surprise": steps}
 
 
-def score(run, items) -> list[dict]:
+def score(run, items, tag: str | None = None) -> list[dict]:
     """surprise() of each of a list of items."""
-    return [surprise(run, w) for w in check_items(run, items)]
+    return [surprise(run, w, tag) for w in check_items(run, items)]
 
 
 @torch.inference_mode()
-def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = None) -> list[dict]:
+def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = None, tag: str | None = None) -> list[dict]:
     """The likeliest whole items that start with prefix, by beam search on the incremental path:
     `beam` partial items are kept at each step; an item ends when the end token is chosen, after
     at most max_chars more characters (default: up to the run's longest item).
     Returns up to `beam` of {"item", "completion", "p" (of the completion given the prefix),
-    "nll" (of the whole item, end included, in nats: what run.score gives)}, likeliest first."""
+    "nll" (of the whole item, end included, in nats: what run.score gives)}, likeliest first.
+    A run of tagged items: under one tag (the given one, else the prefix's likeliest), each
+    completion then with "tag", and "nll" the item's given that tag."""
     prefix = check_text(run, prefix, "prefix", longest=run.max_len - 1)
     beam = check_int(beam, "beam", 1, MAX_BEAM)
+    k = check_tag(run, tag)
     _left_to_right(run, "completions of a prefix")
+    k = _likeliest_tag(run, prefix, k)
     room = run.max_len - len(prefix)
     max_chars = room if max_chars is None else check_int(max_chars, "max_chars", 1, room)
     model, vocab, dev = run.model, run.vocab, run.device
     V = vocab.size
-    state = model.init_state(1, dev)
+    state = model.init_state(1, dev, **_tag_args(run, k))
     tokens = [BOUNDARY] + vocab.encode(prefix)
     prefix_nll = 0.0
     for t, tok in enumerate(tokens):                        # feed the boundary and the prefix
@@ -214,13 +303,16 @@ def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = No
         texts = [texts[r] + vocab.show(c) for r, c in zip(rows.tolist(), chars.tolist())]
         logits, state = model.step(chars.to(dev), model.select_rows(state, rows.to(dev)))  # (B', V)
         logp = F.log_softmax(logits.float(), -1).double().cpu()
-    return [{"item": prefix + w, "completion": w, "p": math.exp(s), "nll": prefix_nll - s} for s, w in done]
+    tagged = {} if k is None else {"tag": run.tags[k]}
+    return [{"item": prefix + w, "completion": w, "p": math.exp(s), "nll": prefix_nll - s, **tagged} for s, w in done]
 
 
 def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-           prefix: str = "", seed: int | None = None, unique: bool = False) -> list[dict]:
+           prefix: str = "", seed: int | None = None, unique: bool = False, tag=None) -> list[dict]:
     """n items from the model, as `makemore sample` draws them, each {"item", "novelty"}: new,
-    train or val/test (as the command marks them; '?' when the run's data file is gone)."""
+    train or val/test (as the command marks them; '?' when the run's data file is gone). A run of
+    tagged items: tag a tag, a blend {tag: weight}, or None (the training frequencies); each item
+    then has its "tag"."""
     n = check_int(n, "n", 1, MAX_N)
     temperature = check_float(temperature, "temperature", 0.0, MAX_TEMPERATURE)
     top_k = None if top_k is None else check_int(top_k, "top_k", 1, run.vocab.size)
@@ -228,7 +320,9 @@ def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None,
     prefix = check_text(run, prefix, "prefix", longest=run.max_len - 1)
     seed = None if seed is None else check_int(seed, "seed", 0, 2 ** 63 - 1)
     unique = check_bool(unique, "unique")
-    return run.sample(n, temperature=temperature, top_k=top_k, top_p=top_p, prefix=prefix, seed=seed, unique=unique)
+    tag = check_blend(run, tag)
+    return run.sample(n, temperature=temperature, top_k=top_k, top_p=top_p, prefix=prefix, seed=seed, unique=unique,
+                      tag=tag)
 
 
 # --- inside the model ----------------------------------------------------------------------------
@@ -240,13 +334,14 @@ def _model_of(run, cls, what: str):
 
 
 @torch.inference_mode()
-def attention(run, item: str = "") -> dict:
+def attention(run, item: str = "", tag: str | None = None) -> dict:
     """The Transformer's attention weights over the boundary and item, for every layer and head:
     each block's own queries and keys (captured by a forward hook on its attention, rotary turn
     included), softmax(q k^T / sqrt(hs)) under the causal mask. Row t holds where position t looks.
     Returns {"item", "tokens", "n_layer", "n_head", "layers": [layer][head][t][s]}."""
     model = _model_of(run, Transformer, "attention (only the transformer has)")
     item = check_text(run, item, "item")
+    k = _likeliest_tag(run, item, check_tag(run, tag))
     weights = []
 
     def keep(module, args, kwargs, output):
@@ -256,7 +351,7 @@ def attention(run, item: str = "") -> dict:
 
     handles = [block.attn.register_forward_hook(keep, with_kwargs=True) for block in model.blocks]
     try:
-        model(_tokens(run, item))
+        model(_tokens(run, item), **_tag_args(run, k))
     finally:
         for h in handles:
             h.remove()
@@ -265,17 +360,17 @@ def attention(run, item: str = "") -> dict:
 
 
 @torch.inference_mode()
-def recurrent_trace(run, item: str = "") -> dict:
+def recurrent_trace(run, item: str = "", tag: str | None = None) -> dict:
     """An RNN, GRU or LSTM read over the boundary and item, step by step, from its cells' own
     weights: at every step of every layer the hidden state h (and the LSTM's cell state c) and
     the gate activations. Returns {"item", "tokens", "cell", "n_hidden", "layers": [{"h": [t][unit],
     "c": ..., "gates": {name: [t][unit]}}], "p_end": p(end) after each step}."""
     model = _model_of(run, Recurrent, "recurrent state (rnn, gru and lstm have)")
     item = check_text(run, item, "item")
+    k = _likeliest_tag(run, item, check_tag(run, tag))
     x = model.wte(_tokens(run, item))                                               # (1, T, n_embd)
     layers = []
-    for cell, start in zip(model.cells, model.start):
-        state = tuple(s[None] for s in start)                                       # (1, H) each
+    for cell, state in zip(model.cells, model.start_states(1, _tag_args(run, k).get("tags"), run.device)):
         xw = cell.x2h(x)                                                            # (1, T, gates*H)
         steps = []
         for t in range(xw.size(1)):
@@ -354,7 +449,8 @@ def summary(run, name: str) -> dict:
            "params": sum(p.numel() for p in run.model.parameters()),
            "vocab": [vocab.show(i) for i in range(vocab.size)], "max_len": run.max_len,
            "final": curves(run)["final"], "views": views(run),
-           "reads": "both" if run.two_way else "right to left" if run.reverse else "left to right"}
+           "reads": "both" if run.two_way else "right to left" if run.reverse else "left to right",
+           "tags": run.tags}
     if run.type == "ensemble":
         out["mix"] = config.get("mix", "fit")
         out["members"] = [{"run": m, "type": t, "weight": w}

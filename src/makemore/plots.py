@@ -7,6 +7,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import matplotlib
 from matplotlib import font_manager
 from matplotlib.figure import Figure
@@ -89,6 +90,30 @@ def bigram_heatmap(counts, labels: list[str], path, title: str) -> Path:
     ax.set_yticks(range(V), labels)
     ax.set_xlabel("next character")
     ax.set_ylabel("previous character")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def confusion_plot(confusion, labels: list[str], path, title: str) -> Path:
+    """A classifier's confusion matrix: row the true tag, column the predicted one, each row
+    coloured by its share (so small tags show as clearly as large ones), each cell its count."""
+    use_fonts_for(labels)
+    counts = np.asarray(confusion, dtype=float)
+    share = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    K = len(labels)
+    size = max(5.0, 0.55 * K + 2)
+    fig, ax = _figure((size, size), 90)
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(K):
+        for j in range(K):
+            if counts[i, j]:
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=8,
+                        color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(K), labels, rotation=90)
+    ax.set_yticks(range(K), labels)
+    ax.set_xlabel("predicted tag")
+    ax.set_ylabel("true tag")
     ax.set_title(title)
     fig.tight_layout()
     return _save(fig, path)

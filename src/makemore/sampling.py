@@ -64,16 +64,18 @@ class FullRerun:
     def __init__(self, model):
         self.model = model
 
-    def init_state(self, batch_size, device=None):
-        return torch.zeros(batch_size, 0, dtype=torch.long, device=device)
+    def init_state(self, batch_size, device=None, tags=None):
+        return torch.zeros(batch_size, 0, dtype=torch.long, device=device), tags
 
     def step(self, tokens, state):
-        seq = torch.cat([state, tokens.long()[:, None]], dim=1)                     # (B, t+1)
-        logits, _ = self.model(seq)                                                 # (B, t+1, V)
-        return logits[:, -1], seq
+        seq, tags = state
+        seq = torch.cat([seq, tokens.long()[:, None]], dim=1)                       # (B, t+1)
+        logits, _ = self.model(seq, **({} if tags is None else {"tags": tags}))     # (B, t+1, V)
+        return logits[:, -1], (seq, tags)
 
     def select_rows(self, state, rows):
-        return state.index_select(0, rows)                                          # (B', t)
+        seq, tags = state
+        return seq.index_select(0, rows), None if tags is None else tags.index_select(0, rows)  # (B', t), (B',)
 
 
 def draw(probs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -92,9 +94,10 @@ class _Block:
     """Rows of the batch stepped together: which rows of `out` they are, their state, the tokens
     they feed next, and which of them have not ended."""
 
-    def __init__(self, decoder, rows, device):
+    def __init__(self, decoder, rows, device, tags=None):
         self.rows = rows                                                            # (B,) on the CPU
-        self.state = decoder.init_state(len(rows), device)
+        self.state = decoder.init_state(len(rows), device) if tags is None else \
+            decoder.init_state(len(rows), device, tags=tags[rows].to(device))
         self.tokens = torch.full((len(rows),), BOUNDARY, dtype=torch.long, device=device)  # (B,)
         self.live = torch.ones(len(rows), dtype=torch.bool)                         # (B,)
 
@@ -107,9 +110,10 @@ class _Block:
 
 def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, generator: torch.Generator | None = None,
-             device="cpu", cached: bool = True) -> torch.Tensor:
+             device="cpu", cached: bool = True, tags: torch.Tensor | None = None) -> torch.Tensor:
     """Sample n items, each continuing `prefix` (token ids). Returns (n, max_len) token ids: the
     item's characters (prefix included), then zeros. Items stop at max_len characters.
+    tags (n,): each item's tag, for a model of tagged items.
     cached=False re-runs the full forward at every step instead (the reference, and the baseline).
     The rows are stepped in blocks of BLOCK_ROWS; the items do not depend on the blocks."""
     check_sampling_options(temperature, top_k, top_p)
@@ -117,7 +121,7 @@ def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: f
     with torch.inference_mode():
         model.eval()
         decoder = model if cached else FullRerun(model)
-        blocks = [_Block(decoder, rows, device) for rows in torch.arange(n).split(BLOCK_ROWS)]
+        blocks = [_Block(decoder, rows, device, tags) for rows in torch.arange(n).split(BLOCK_ROWS)]
         for block in blocks:
             for t, tok in enumerate(prefix):       # feed the boundary and the prefix
                 _, block.state = decoder.step(block.tokens, block.state)
@@ -169,6 +173,16 @@ def sample_items(model, vocab: Vocab, n: int, max_len: int, prefix: str = "", un
     """Sample n items as strings. unique=True keeps drawing until n distinct items (or gives up).
     batch_size: rows decoded at once; by default as many as fit SAMPLE_TOKENS positions (8,738 rows
     for names), so per-step overheads are shared by many rows while caches stay small."""
+    return [w for w, _ in sample_tagged(model, vocab, n, max_len, None, prefix, unique, seed, batch_size, device, **options)]
+
+
+def sample_tagged(model, vocab: Vocab, n: int, max_len: int, tag_weights: torch.Tensor | None, prefix: str = "",
+                  unique: bool = False, seed: int | None = None, batch_size: int | None = None, device="cpu",
+                  **options) -> list[tuple[str, int | None]]:
+    """sample_items, for a model of tagged items: n (item, tag) pairs, each item's tag drawn from
+    tag_weights (K,) (a mixture of the tags' conditionals: one tag, a blend, or the training
+    frequencies) with the same generator, then the item from p(item | tag). tag_weights None: an
+    untagged model, and every tag is None."""
     check_count("-n", n, 1)
     unknown = vocab.unknown_chars([prefix])
     if unknown:
@@ -184,21 +198,26 @@ def sample_items(model, vocab: Vocab, n: int, max_len: int, prefix: str = "", un
     items, seen = [], set()
     for _ in range(50 if unique else 1_000_000):
         want = min(batch_size, n - len(items)) if not unique else min(batch_size, 2 * (n - len(items)) + 8)
-        for item in _draw(model, vocab, want, max_len, prefix_ids, generator, device, **options):
+        tags = None if tag_weights is None else torch.multinomial(tag_weights, want, replacement=True, generator=generator)
+        drawn = _draw(model, vocab, want, max_len, prefix_ids, generator, device, tags=tags, **options)
+        for item, tag in zip(drawn, [None] * want if tags is None else tags.tolist()):
             if unique and item in seen:
                 continue
             seen.add(item)
-            items.append(item)
+            items.append((item, tag))
             if len(items) == n:
                 return items
     return items
 
 
-def _draw(model, vocab: Vocab, n: int, max_len: int, prefix_ids: list[int], generator, device, **options) -> list[str]:
+def _draw(model, vocab: Vocab, n: int, max_len: int, prefix_ids: list[int], generator, device, tags=None,
+          **options) -> list[str]:
     """n items as strings; a TwoWay mixture's right-to-left ones turned around."""
     if not isinstance(model, TwoWay):
-        ids = generate(model, n, max_len, prefix_ids, generator=generator, device=device, **options)
+        ids = generate(model, n, max_len, prefix_ids, generator=generator, device=device, tags=tags, **options)
         return [vocab.decode(row[:row.index(BOUNDARY)] if BOUNDARY in row else row) for row in ids.tolist()]
+    if tags is not None:
+        raise UsageError("a mixture of both reading directions of tagged items is not supported")
     rtl = torch.rand(n, generator=generator, dtype=torch.float64) < model.weights[1]     # (n,) each item's direction
     items = [""] * n
     for part, rows, turn in ((model.ltr, (~rtl).nonzero().squeeze(1), False), (model.rtl, rtl.nonzero().squeeze(1), True)):
@@ -216,9 +235,8 @@ def novelty(items: list[str], train_words, heldout_words) -> list[str]:
     return ["train" if w in train_set else "val/test" if w in held else "new" for w in items]
 
 
-@torch.no_grad()
-def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu") -> list[dict]:
-    """NLL of each item under the model: total nats, and per character (the end counts as one)."""
+def items_split(vocab: Vocab, items: list[str], max_len: int) -> Split:
+    """Items to score, checked and encoded as a Split of their own."""
     if isinstance(items, str) or not all(isinstance(w, str) for w in items):
         raise TypeError("items must be a list of strings, e.g. ['emma']")
     for w in items:
@@ -229,8 +247,18 @@ def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu
             raise UsageError(f"item {w!r} is {len(w)} characters, longer than the model's {max_len}")
         if not w:
             raise UsageError("an item to score is empty")
-    model.eval()
-    X, Y = encode_words(items, vocab, max_len)                                     # (N, T)
-    totals = item_nll(model, Split(items, X, Y, vocab), device)                     # (N,) a TwoWay's: both directions
+    return Split(items, *encode_words(items, vocab, max_len), vocab)
+
+
+@torch.no_grad()
+def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu", tags: torch.Tensor | None = None,
+                totals: torch.Tensor | None = None) -> list[dict]:
+    """NLL of each item under the model: total nats, and per character (the end counts as one).
+    tags (N,): each item's tag (a model of tagged items: log p(item | tag)). totals: the items'
+    NLLs already computed (a tagged model's marginal), to report the same way."""
+    split = items_split(vocab, items, max_len)
+    if totals is None:
+        model.eval()
+        totals = item_nll(model, split.with_tags(tags), device)                    # (N,) a TwoWay's: both directions
     return [{"item": w, "nll": t, "nll_per_char": t / (len(w) + 1), "chars": len(w) + 1}
             for w, t in zip(items, totals.tolist())]

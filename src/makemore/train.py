@@ -231,7 +231,7 @@ def train(model, data: Dataset, cfg: TrainConfig, checkpoints=None, device=torch
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
             for micro in range(accum):                                       # accum = 1 unless --total-batch
-                x, y, extra = batches.sample(cfg.batch_size)                 # extra: packed rows' pos and seg
+                x, y, extra = batches.sample(cfg.batch_size)                 # extra: packed rows' pos and seg, tags
                 sync = ddp is None or micro == accum - 1                     # average gradients once, at the end
                 with contextlib.nullcontext() if sync else ddp.no_sync():
                     with autocast:
@@ -281,7 +281,7 @@ def starting_state(model, data: Dataset, cfg: TrainConfig, device, resume: dict 
         soft = SoftTargets.load(cfg.soft_targets, data.train, cfg.distill_alpha, cfg.distill_temperature)
     batches = Batches(data.train, model, device, generator, cfg.bucket, cfg.pack, soft=soft)
     if resume is None:
-        model.fit(batches.x, batches.y)                 # closed-form part: the count models count here
+        model.fit(batches.x, batches.y, tags=batches.tags)   # closed-form part: the count models count here
     optimizer = make_optimizer(model, cfg, device)
     step, best_val = (0, float("inf")) if resume is None else restore(resume, optimizer, batches, cfg, world, rank)
     average = None

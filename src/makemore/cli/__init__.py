@@ -19,6 +19,7 @@ COMMANDS = {    # command -> the module that defines it, in the order `makemore 
     "eval": "makemore.cli.evaluate",
     "sample": "makemore.cli.sample",
     "score": "makemore.cli.score",
+    "classify": "makemore.cli.classify",
     "ensemble": "makemore.cli.ensemble",
     "best": "makemore.cli.best",
     "distill": "makemore.cli.distill",

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..commandline import Parser, add
 from ..errors import RunError, UsageError
 
-HELP = "figures: bigram heatmap, loss curves, embeddings"
+HELP = "figures: bigram heatmap, loss curves, embeddings, a tagged run's confusion matrix"
 DESCRIPTION = "Save a figure as PNG; its numbers are printed too (--json for machines)."
 
 
@@ -18,7 +18,7 @@ def add_arguments(pl) -> None:
     b = psub.add_parser("bigram", help="the bigram count heatmap of the input",
                         description="The first lecture's V x V grid of bigram counts over all items.")
     add(b, "input", "encoding", "png", "json")
-    b.add_argument("--top", type=int, default=40, help="show the N most frequent characters at most (default: 40)")
+    add(b, "top", default=40, help="show the N most frequent characters at most (default: 40)")
     add(b, "out", help="save bigram.png in this directory (default: current directory)")
     lo = psub.add_parser("loss", help="training and val loss of one or more runs",
                          description="log10 of the training loss (means over log intervals) with the val points.")
@@ -29,6 +29,11 @@ def add_arguments(pl) -> None:
                          description="Scatter of the model's character embedding table, each point labelled.")
     add(em, "out", required=True)
     add(em, "weights", "png", "json", "device")
+    co = psub.add_parser("confusion", help="a tagged run's confusion matrix on a split",
+                         description="Which tag `classify` gives the items of each tag (rows: the true tag), with "
+                                     "the accuracy and macro-F1.")
+    add(co, "out", required=True)
+    add(co, "split", "weights", "png", "json", "device")
 
 
 def png(args, default_dir, name) -> Path:
@@ -60,6 +65,15 @@ def main(a) -> int:
             print(json.dumps({name: records for name, records in curves}))
             return 0
         print(plots.loss_summary(curves))
+    elif a.figure == "confusion":
+        run = load_run(a.out, a.weights, a.device)
+        r = run.tag_report(a.split)
+        title = f"{run.path.name}, {a.split}: accuracy {r['accuracy']:.3f}, macro-F1 {r['macro_f1']:.3f}"
+        path = plots.confusion_plot(r["confusion"], r["tags"], png(a, run.path, "confusion.png"), title)
+        if a.json:
+            print(json.dumps({**r, "png": str(path)}, ensure_ascii=False))
+            return 0
+        print(title)
     else:
         from ..diagnostics import embedding_points
         run = load_run(a.out, a.weights, a.device)

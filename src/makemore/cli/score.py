@@ -13,12 +13,14 @@ DESCRIPTION = "How much each item looks like the training data: total NLL (nats)
 def add_arguments(c) -> None:
     add(c, "out", required=True)
     c.add_argument("items", nargs="+", metavar="ITEM", help="items to score")
+    add(c, "tag", help="a run of tagged items: log p(item | TAG); without it, the marginal "
+                       "log p(item) = log sum over tags of p(tag) p(item | tag)")
     add(c, "weights", "json", "device")
 
 
 def main(a) -> int:
     from ..runs import load_run
-    scores = load_run(a.out, a.weights, a.device).score(a.items)
+    scores = load_run(a.out, a.weights, a.device).score(a.items, tag=a.tag)
     if a.json:
         print(json.dumps(scores, ensure_ascii=False))
         return 0

@@ -22,7 +22,7 @@ def add_arguments(t) -> None:
     t.add_argument("--track-updates", type=int, nargs="?", const=10, default=0, metavar="EVERY",
                    help="record update:data ratios every EVERY steps (default 10) into updates.json, for `diagnose`")
     g = t.add_argument_group("data")
-    add(g, "input", "encoding")
+    add(g, "input", "encoding", "tagged")
     g.add_argument("--max-len", type=int, default=256, help="longest item allowed, in characters (default: 256)")
     g.add_argument("--dedupe", action="store_true", help="drop repeated items (first occurrence kept)")
     g.add_argument("--reverse", action="store_true", help="read and write each item right to left (the same split)")
@@ -56,6 +56,7 @@ def train_and_report(run, a, command: str, report: bool = True, **train_options)
 
 def main(a) -> int:
     from .. import distributed, runs
+    from ..data import few_items
     from ..sampling import check_count
     report = distributed.is_writer()               # under torchrun, rank 0 alone prints (and writes)
     check_count("--samples", a.samples)
@@ -68,7 +69,10 @@ def main(a) -> int:
     else:
         run = runs.create_run(a.out, a.input, type=a.type, preset=a.preset, recipe=a.recipe, encoding=a.encoding,
                               max_len=a.max_len, dedupe=a.dedupe, split_seed=a.split_seed, max_bytes=a.max_bytes,
-                              reverse=a.reverse, force=a.force, device=a.device, **options)
+                              reverse=a.reverse, tagged=a.tagged, force=a.force, device=a.device, **options)
+        if report:
+            for warning in few_items(run.config["data"].get("tags") or {}):
+                print(warning, file=sys.stderr)
         if a.dedupe and report:
             d = run.config["data"]
             print(f"--dedupe: dropped {d['dedupe_dropped']:,} repeated items, {sum(d['items'].values()):,} left", file=sys.stderr)
@@ -80,5 +84,5 @@ def main(a) -> int:
     if a.samples > 0:
         print("samples:")
         for s in run.sample(a.samples, seed=run.config["train"]["seed"]):
-            print(f"  {s['item']:<24} {s['novelty']}")
+            print(f"  {s['item']:<24} {s['novelty']}" + (f"  {s['tag']}" if "tag" in s else ""))
     return 0

@@ -17,6 +17,7 @@ from ..errors import DataError, UsageError
 
 
 BUNDLED = "bundled:names.txt"
+BUNDLED_TAGGED = "bundled:locales.tsv"       # first names by locale (TAG<TAB>ITEM), from faker's tables
 MAX_BYTES = 2 ** 30     # the largest input read by default (--max-bytes): 1 GiB
 CHUNK = 2 ** 20         # bytes read at a time
 ROWS = 2 ** 18          # items padded or encoded at a time (bounds the temporary index arrays)
@@ -32,7 +33,14 @@ def bundled_names() -> Path:
     return Path(str(resources.files("makemore") / "resources" / "names.txt"))
 
 
+def bundled_locales() -> Path:
+    """Path of the tagged first names by locale shipped inside the package (from faker's tables)."""
+    return Path(str(resources.files("makemore") / "resources" / "locales.tsv"))
+
+
 def resolve_input(path: str | None) -> Path:
+    if path == BUNDLED_TAGGED:
+        return bundled_locales()
     return bundled_names() if path in (None, BUNDLED) else Path(path)
 
 
@@ -101,7 +109,7 @@ def _line_col(cps: np.ndarray, pos: int) -> tuple[int, int]:
     return line, pos - (int(ends[-1]) + 1 if len(ends) else 0) + 1
 
 
-def _read_bytes(path: Path, shown: str, max_bytes: int) -> tuple[bytes, str]:
+def read_bytes(path: Path, shown: str, max_bytes: int) -> tuple[bytes, str]:
     """The whole file, read once in chunks (a FIFO or a pipe works), hashed as it is read, and
     refused past max_bytes (so /dev/zero ends in an error, not in all the memory)."""
     digest, chunks, total = hashlib.sha256(), [], 0
@@ -134,7 +142,7 @@ def check_read_options(path, encoding: str, max_len: int, max_bytes: int) -> tup
     if not max_bytes >= 1:
         raise UsageError(f"--max-bytes must be at least 1, got {max_bytes}")
     file = resolve_input(None if path is None else str(path))
-    shown = str(path) if path is not None and str(path) != BUNDLED else str(file)
+    shown = str(path) if path is not None and str(path) not in (BUNDLED, BUNDLED_TAGGED) else str(file)
     if not file.exists():
         raise DataError(f"{shown}: no such file")
     return file, shown
@@ -142,6 +150,8 @@ def check_read_options(path, encoding: str, max_len: int, max_bytes: int) -> tup
 
 def recorded_path(path) -> str:
     """How a run records its input: BUNDLED, or the absolute path."""
+    if path is not None and str(path) == BUNDLED_TAGGED:
+        return BUNDLED_TAGGED
     return BUNDLED if path is None or str(path) == BUNDLED else os.path.abspath(path)
 
 
@@ -150,13 +160,13 @@ def read_input(path: str | Path | None = None, encoding: str = "utf-8", max_len:
     """Read one item per line: strip each line, drop blank lines. Errors name the file and line.
     The file is read once, streamed and bounded by max_bytes; its path is recorded absolute."""
     file, shown = check_read_options(path, encoding, max_len, max_bytes)
-    raw, sha = _read_bytes(file, shown, max_bytes)
+    raw, sha = read_bytes(file, shown, max_bytes)
     if not raw:
         raise DataError(f"{shown}: file is empty")
     return Input(parse_items(raw, shown, encoding, max_len), recorded_path(path), sha)
 
 
-def _decode(raw: bytes, shown: str, encoding: str) -> np.ndarray:
+def decode_text(raw: bytes, shown: str, encoding: str) -> np.ndarray:
     """The code points of the file: the bytes themselves when UTF-8 input is ASCII (no copy)."""
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     if utf8 and raw.isascii():
@@ -191,7 +201,7 @@ def _strip(ws: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
 def parse_items(raw: bytes, shown: str, encoding: str, max_len: int) -> Items:
     """The items of a file's bytes: decoded, checked for control characters, cut at any line
     ending, stripped, blank lines dropped, no item over max_len; by array operations."""
-    cps = _decode(raw, shown, encoding)                                    # (n,) code points
+    cps = decode_text(raw, shown, encoding)                                    # (n,) code points
     if not len(cps):                                                       # a byte-order mark alone
         raise DataError(f"{shown}: no items (every line is blank)")
     ctrl = CONTROL[cps] if cps.dtype == np.uint8 else CONTROL[np.minimum(cps, 255)]

@@ -42,9 +42,10 @@ class Split:
     words: the items as strings, or None to decode them from X with `vocab` when first asked."""
 
     def __init__(self, words: list[str] | None, X: torch.Tensor, Y: torch.Tensor, vocab: "Vocab | None" = None,
-                 lengths: torch.Tensor | None = None):
+                 lengths: torch.Tensor | None = None, tags: torch.Tensor | None = None):
         self._words, self.X, self.Y, self.vocab = words, X, Y, vocab
         self._examples, self._lengths = {}, lengths
+        self.tags = tags                              # (N,) int64: each item's tag, or None (untagged)
 
     def __len__(self) -> int:
         return len(self.X)
@@ -87,13 +88,22 @@ class Split:
             self._examples[block_size] = (ctx, y)
         return self._examples[block_size]
 
+    def example_tags(self) -> torch.Tensor | None:
+        """The tag of every target (n_targets,), in the order of `examples`; None if untagged."""
+        return None if self.tags is None else self.tags.repeat_interleave(self.lengths)
+
+    def with_tags(self, tags: torch.Tensor | None) -> "Split":
+        """The same rows with other tags (N,) (every item scored under one tag, say)."""
+        return Split(self._words, self.X, self.Y, self.vocab, lengths=self.lengths, tags=tags)
+
 
 def head_rows(split: Split, k: int) -> Split:
     """The split's first k items (all of them if it has fewer)."""
     if k >= len(split):
         return split
     words = None if split._words is None else split._words[:k]
-    return Split(words, split.X[:k], split.Y[:k], split.vocab, lengths=split.lengths[:k])
+    tags = None if split.tags is None else split.tags[:k]
+    return Split(words, split.X[:k], split.Y[:k], split.vocab, lengths=split.lengths[:k], tags=tags)
 
 
 def reverse_split(split: Split) -> Split:
@@ -110,7 +120,7 @@ def reverse_split(split: Split) -> Split:
         y[:, :-1], y[:, -1] = X[a:a + ROWS, 1:], BOUNDARY
         y[j > n] = -1                                                               # past each item's end
     words = None if split._words is None else [w[::-1] for w in split._words]
-    return Split(words, X, Y, split.vocab, lengths=split.lengths)
+    return Split(words, X, Y, split.vocab, lengths=split.lengths, tags=split.tags)
 
 
 SPLITS = ("train", "val", "test")     # the split's parts, in order
@@ -124,19 +134,21 @@ class Dataset:
     train: Split
     val: Split
     test: Split
+    tags: list[str] | None = None      # the tag names (sorted), when the items are tagged
 
     def split(self, name: str) -> Split:
         return {"train": self.train, "val": self.val, "test": self.test}[name]
 
     def reversed(self) -> "Dataset":
         """The same split with every item read right to left (`train --reverse`)."""
-        return Dataset(self.vocab, self.max_len, *(reverse_split(s) for s in (self.train, self.val, self.test)))
+        return Dataset(self.vocab, self.max_len, *(reverse_split(s) for s in (self.train, self.val, self.test)), self.tags)
 
 
 def build_dataset(words: list[str] | Items, split_seed: int = 42, vocab: Vocab | None = None,
-                  max_len: int | None = None) -> Dataset:
+                  max_len: int | None = None, tags: np.ndarray | None = None, tag_names: list[str] | None = None) -> Dataset:
     """Split and encode. Pass the vocab / max_len of a saved run to encode new data its way.
-    Given Items (read_input's), the splits' words are decoded from X only when asked for."""
+    Given Items (read_input's), the splits' words are decoded from X only when asked for.
+    tags: each item's tag (N,) as an index into tag_names; the split shuffles (tag, item) lines."""
     if not isinstance(words, Items):
         if isinstance(words, str) or not all(isinstance(w, str) for w in words):
             raise TypeError("words must be a list of strings (items), e.g. ['emma', 'olivia']")
@@ -159,5 +171,6 @@ def build_dataset(words: list[str] | Items, split_seed: int = 42, vocab: Vocab |
     for rows in (order[:n1], order[n1:n2], order[n2:]):
         X, Y = encode_rows(items, lut, rows, max_len)
         parts.append(Split(None if isinstance(words, Items) else [words[i] for i in rows], X, Y, vocab,
-                           lengths=torch.from_numpy(lengths[rows] + 1)))
-    return Dataset(vocab, max_len, *parts)
+                           lengths=torch.from_numpy(lengths[rows] + 1),
+                           tags=None if tags is None else torch.from_numpy(np.asarray(tags, dtype=np.int64)[rows])))
+    return Dataset(vocab, max_len, *parts, tags=None if tags is None else list(tag_names))

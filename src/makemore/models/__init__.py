@@ -9,6 +9,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..errors import UsageError
 
+from .base import DATA_FIELDS  # noqa: F401  (the config fields that come from the data)
 from .counts import Bigram, NGram
 from .bigram import NeuralBigram
 from .mlp import MLP
@@ -47,11 +48,12 @@ def model_class(name: str):
 
 def config_fields(name: str) -> dict:
     """{field name: field} of a model type's config, without the data-derived ones."""
-    return {f.name: f for f in fields(model_class(name).Config) if f.name not in ("vocab_size", "seq_len")}
+    return {f.name: f for f in fields(model_class(name).Config) if f.name not in DATA_FIELDS}
 
 
-def build_model(name: str, vocab_size: int, seq_len: int, **options):
-    """Build a model; options are config fields. An option the type does not have is an error."""
+def build_model(name: str, vocab_size: int, seq_len: int, n_tags: int = 0, **options):
+    """Build a model; options are config fields. An option the type does not have is an error.
+    n_tags > 0: a model of tagged items, conditioned on one of n_tags tags."""
     cls = model_class(name)
     known = config_fields(name)
     for k in options:
@@ -62,7 +64,11 @@ def build_model(name: str, vocab_size: int, seq_len: int, **options):
         raise UsageError(f"vocab_size must be at least 2 (the boundary and one character), got {vocab_size!r}")
     if not isinstance(seq_len, int) or seq_len < 2:
         raise UsageError(f"seq_len must be at least 2 (the longest item + 1), got {seq_len!r}")
+    if not isinstance(n_tags, int) or isinstance(n_tags, bool) or n_tags < 0:
+        raise UsageError(f"n_tags must be a whole number >= 0, got {n_tags!r}")
     config = cls.Config(vocab_size=vocab_size, seq_len=seq_len, **options)
+    if n_tags:
+        config.n_tags = n_tags
     return cls(config)
 
 
@@ -79,9 +85,9 @@ class _NoInit(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def shape_model(name: str, vocab_size: int, seq_len: int, **options):
+def shape_model(name: str, vocab_size: int, seq_len: int, n_tags: int = 0, **options):
     """The model on the meta device: its parameters' shapes and sizes, no memory. The weights are
     left uninitialized: on meta, nn.init's ops load torch's compiler stack, which is slow to import
     (the lectures' hand-written layers, which compute their initial weights, still do)."""
     with torch.device("meta"), _NoInit():
-        return build_model(name, vocab_size, seq_len, **options)
+        return build_model(name, vocab_size, seq_len, n_tags, **options)

@@ -2,6 +2,9 @@
 
 Trained by full-batch gradient descent on its loss, NLL + reg * mean(W^2), it converges to the count
 bigram: the network learns the log-counts, and `reg` plays the part of count smoothing.
+
+Tagged items: one-hot(tag) is a second input of the same single layer, so the logits are
+W[prev] + U[tag], U (n_tags, V): each tag shifts the log-odds of every next character.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .base import WindowModel, option, sequence_loss
+from .base import WindowModel, option, sequence_loss, tag_table
 
 
 @dataclass
@@ -21,6 +24,7 @@ class NeuralBigramConfig:
     vocab_size: int = 0
     seq_len: int = 0
     reg: float = option(0.01, "weight of the mean(W^2) penalty added to the loss (the lecture's 0.01)")
+    n_tags: int = 0
 
 
 class NeuralBigram(WindowModel):
@@ -33,10 +37,12 @@ class NeuralBigram(WindowModel):
             raise UsageError(f"--reg must be >= 0, got {config.reg}")
         self.config = config
         self.W = nn.Parameter(torch.randn(config.vocab_size, config.vocab_size))  # (V, V)
+        self.U = tag_table(config, config.vocab_size)                              # (n_tags, V) or None
 
-    def next_logits(self, ctx):
+    def next_logits(self, ctx, tags=None):
         xenc = F.one_hot(ctx[:, -1], self.config.vocab_size).float()  # (N, V)
-        return xenc @ self.W                                          # (N, V) @ (V, V) -> (N, V) log-counts
+        logits = xenc @ self.W                                        # (N, V) @ (V, V) -> (N, V) log-counts
+        return logits if tags is None else logits + self.U[tags.long()]   # (N, V)
 
     def loss_of(self, logits, targets):
         """The lecture's loss: the mean NLL plus reg * mean(W^2), which pulls every logit towards 0,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .base import WindowModel, check_positive, option
+from .base import WindowModel, check_positive, option, tag_table, tagged_forward
 from .layers import BatchNorm1d, Embedding, Flatten, Linear, Sequential, Tanh
 
 
@@ -23,6 +23,7 @@ class BNMLPConfig:
     batchnorm: bool = option(True, "BatchNorm after each hidden Linear (off: Linear with bias -> Tanh, to watch "
                              "activations saturate or vanish)")
     gain: float = option(5 / 3, "init gain of the hidden Linears (Kaiming: 5/3 suits tanh)")
+    n_tags: int = 0
 
 
 class BNMLP(WindowModel):
@@ -45,6 +46,7 @@ class BNMLP(WindowModel):
             fan_in = config.n_hidden
         layers.append(Linear(fan_in, config.vocab_size, gain=0.1))   # start unsure: initial loss near -ln(1/V)
         self.net = Sequential(*layers)
+        self.wtag = tag_table(config, config.n_embd)           # (n_tags, n_embd) or None
 
-    def next_logits(self, ctx):
-        return self.net(ctx)       # (N, block_size) -> (N, V)
+    def next_logits(self, ctx, tags=None):
+        return tagged_forward(self.net, self.wtag, ctx, tags)   # (N, block_size) -> (N, V)

@@ -6,6 +6,11 @@ as logits, so evaluation and sampling treat them like every other model.
 Smoothing: add-k (Laplace/Lidstone), and interpolated Kneser-Ney (Kneser & Ney 1995, in the
 interpolated form of Chen & Goodman 1998) for the n-gram: lower orders use continuation counts
 (how many distinct characters precede a sequence) and the lowest order falls back to uniform.
+
+Tags (tagged items): the bigram keeps a table per tag, smoothed towards the pooled one,
+P_T(next | prev) = (N_T[prev, next] + b P(next | prev)) / (N_T[prev] + b) with b = --tag-prior; the
+n-gram takes the tag as one more symbol of context, the farthest one, so its highest order counts
+(tag, n-1 characters) and Kneser-Ney backs off from it to the pooled n-gram below.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class BigramConfig:
     vocab_size: int = 0
     seq_len: int = 0
     smoothing: float = option(1.0, "add-k smoothing: pseudo-count added to every cell (the lecture's N + 1)")
+    tag_prior: float = option(10.0, "bigram, tagged items: pseudo-counts of the pooled table in each tag's table")
+    n_tags: int = 0
 
 
 class Bigram(_CountModel):
@@ -47,31 +54,49 @@ class Bigram(_CountModel):
         super().__init__()
         if not 0 <= config.smoothing < float("inf"):
             raise UsageError(f"--smoothing must be >= 0, got {config.smoothing}")
+        if not 0 < config.tag_prior < float("inf"):
+            raise UsageError(f"--tag-prior must be > 0, got {config.tag_prior}")
         self.config = config
-        V = config.vocab_size
+        V, K = config.vocab_size, config.n_tags
         self.register_buffer("counts", torch.zeros(V, V))     # (V, V) N[prev, next]
         self.register_buffer("logp", torch.full((V, V), -math.log(V)))  # (V, V) log P[prev, next]
+        if K:
+            self.register_buffer("tag_logp", torch.full((K, V, V), -math.log(V)))  # (K, V, V) log P_T[prev, next]
 
-    @torch.no_grad()
-    def fit(self, ctx, targets):
-        """Count the (previous, next) pairs of the examples: ctx (N, 1), targets (N,)."""
-        V = self.config.vocab_size
-        counts = torch.zeros(V * V, dtype=torch.long)
+    @staticmethod
+    def count(ctx, targets, V: int, groups=None, n_groups: int = 1) -> torch.Tensor:
+        """(n_groups, V, V) counts of the (previous, next) pairs, per group (a tag) if given."""
+        counts = torch.zeros(n_groups * V * V, dtype=torch.long)
         for a in range(0, len(targets), FIT_ROWS):                             # int64 pairs of a part at a time
             pairs = ctx[a:a + FIT_ROWS, -1].long() * V + targets[a:a + FIT_ROWS].long()   # (R,)
-            counts += torch.bincount(pairs, minlength=V * V)
-        counts = counts.view(V, V).double()                                    # (V, V)
+            if groups is not None:
+                pairs += groups[a:a + FIT_ROWS].long() * V * V
+            counts += torch.bincount(pairs, minlength=n_groups * V * V)
+        return counts.view(n_groups, V, V).double()
+
+    @torch.no_grad()
+    def fit(self, ctx, targets, tags=None):
+        """Count the (previous, next) pairs of the examples: ctx (N, 1), targets (N,) (tags (N,))."""
+        V, K = self.config.vocab_size, self.config.n_tags
+        counts = self.count(ctx, targets, V)[0]                                # (V, V)
         P = counts + self.config.smoothing
         P = P / P.sum(1, keepdim=True)                                         # (V, V) rows sum to 1
         self.counts = counts.float()
         self.logp = P.log().float()
+        if K:
+            per_tag = self.count(ctx, targets, V, tags, K)                     # (K, V, V)
+            b = self.config.tag_prior
+            P_T = (per_tag + b * P) / (per_tag.sum(2, keepdim=True) + b)       # (K, V, V) towards the pooled rows
+            self.tag_logp = P_T.log().float()
         return self
 
     def probs(self) -> torch.Tensor:
         """The table P[prev, next] (V, V), each row summing to 1."""
         return self.logp.exp()
 
-    def next_logits(self, ctx):
+    def next_logits(self, ctx, tags=None):
+        if tags is not None:
+            return self.tag_logp[tags.long(), ctx[:, -1]]                      # (N, V)
         return self.logp[ctx[:, -1]]                                           # (N, V)
 
 
@@ -82,6 +107,7 @@ class NGramConfig:
     n: int = option(3, "n-gram order: predict from the previous n-1 characters")
     method: str = option("kneser-ney", "n-gram smoothing: kneser-ney or add-k")
     smoothing: float = option(1.0, "add-k smoothing: pseudo-count added to every cell")
+    n_tags: int = 0
 
 
 class NGram(_CountModel):
@@ -98,28 +124,36 @@ class NGram(_CountModel):
             raise UsageError(f"--method must be one of {', '.join(self.METHODS)}, got {config.method!r}")
         if not 0 <= config.smoothing < float("inf"):
             raise UsageError(f"--smoothing must be >= 0, got {config.smoothing}")
-        if (config.n - 1) * math.log2(max(config.vocab_size, 2)) >= 62:
+        self.radix = max(config.vocab_size, config.n_tags)       # of the keys: a character or a tag
+        self.top = config.n + (1 if config.n_tags else 0)         # the highest order: a tag is one more symbol
+        if (self.top - 1) * math.log2(max(self.radix, 2)) >= 62:
             raise UsageError(f"--n {config.n} is too large for a vocabulary of {config.vocab_size}")
         self.config = config
         self.block_size = max(config.n - 1, 1)
         for k in self._orders():
             self.register_buffer(f"keys{k}", torch.zeros(0, dtype=torch.long))           # (K,) sorted
             self.register_buffer(f"counts{k}", torch.zeros(0, config.vocab_size))         # (K, V)
-        self.register_buffer("discount", torch.zeros(config.n + 1))
+        self.register_buffer("discount", torch.zeros(self.top + 1))
 
     def _orders(self):
-        return range(1, self.config.n + 1) if self.config.method == "kneser-ney" else [self.config.n]
+        return range(1, self.top + 1) if self.config.method == "kneser-ney" else [self.top]
 
     def _keys(self, ctx):
-        """Integer key of each row of ctx (N, k-1): sum of c_i * V^i (k-1 = 0 gives key 0)."""
-        weights = self.config.vocab_size ** torch.arange(ctx.size(1), device=ctx.device)  # (k-1,)
+        """Integer key of each row of ctx (N, k-1): sum of c_i * R^i (k-1 = 0 gives key 0), R the
+        vocabulary size (or the number of tags, if larger)."""
+        weights = self.radix ** torch.arange(ctx.size(1), device=ctx.device)                # (k-1,)
         return (ctx.long() * weights).sum(1)                                               # (N,)
 
+    def _context(self, ctx, tags):
+        """The context the highest order reads: the last n-1 characters, after the tag if tagged."""
+        chars = ctx[:, ctx.size(1) - (self.config.n - 1):] if self.config.n > 1 else ctx[:, :0]
+        return chars if tags is None else torch.cat([tags.long()[:, None], chars.long()], 1)
+
     @torch.no_grad()
-    def fit(self, ctx, targets):
-        """Count n-grams of the examples: ctx (N, block_size), targets (N,)."""
-        n, V = self.config.n, self.config.vocab_size
-        grams = torch.cat([ctx.long(), targets.long()[:, None]], 1)[:, -n:]   # (N, n): context, next
+    def fit(self, ctx, targets, tags=None):
+        """Count n-grams of the examples: ctx (N, block_size), targets (N,) (tags (N,))."""
+        n, V = self.top, self.config.vocab_size
+        grams = torch.cat([self._context(ctx.long(), tags), targets.long()[:, None]], 1)   # (N, n): context, next
         for k in self._orders():
             g = grams[:, n - k:]                                              # (N, k) the k-grams
             if k < n:  # Kneser-Ney lower order: count distinct left extensions, not occurrences
@@ -143,10 +177,11 @@ class NGram(_CountModel):
         found = keys[pos] == q                                              # (N,)
         return table[pos] * found[:, None]                                  # (N, V)
 
-    def next_logits(self, ctx):
+    def next_logits(self, ctx, tags=None):
         V = self.config.vocab_size
+        ctx = self._context(ctx, tags)                                         # (N, top - 1)
         if self.config.method == "add-k":
-            rows = self._lookup(self.config.n, ctx).double()                   # (N, V)
+            rows = self._lookup(self.top, ctx).double()                        # (N, V)
             p = (rows + self.config.smoothing) / (rows.sum(1, keepdim=True) + self.config.smoothing * V)
             return p.log().float()
         p = torch.full((ctx.size(0), V), 1.0 / V, dtype=torch.float64, device=ctx.device)  # (N, V)

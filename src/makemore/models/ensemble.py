@@ -38,6 +38,7 @@ from .base import SequenceModel, sequence_loss
 class EnsembleConfig:
     vocab_size: int = 0
     seq_len: int = 0
+    n_tags: int = 0
 
 
 class Ensemble(SequenceModel):
@@ -47,7 +48,10 @@ class Ensemble(SequenceModel):
         if not members:
             raise UsageError("an ensemble needs at least one member")
         self.members = nn.ModuleList(members)
-        self.config = EnsembleConfig(members[0].config.vocab_size, members[0].config.seq_len)
+        tagged = {getattr(m.config, "n_tags", 0) for m in members}
+        if len(tagged) > 1:
+            raise UsageError("an ensemble's members must all be tagged, over the same tags, or all untagged")
+        self.config = EnsembleConfig(members[0].config.vocab_size, members[0].config.seq_len, tagged.pop())
         self.product = product
         w = torch.full((len(members),), 1.0 / len(members)) if weights is None else torch.tensor(weights, dtype=torch.float32)
         if product:
@@ -71,12 +75,14 @@ class Ensemble(SequenceModel):
             return F.log_softmax((logp * self.exponents.view(shape)).sum(0), dim=-1)  # (..., V)
         return torch.logsumexp(logp + self.log_w.view(shape), dim=0)             # (..., V)
 
-    def forward(self, idx, targets=None):
-        logits = self._mix([m(idx)[0] for m in self.members])                    # (B, T, V)
+    def forward(self, idx, targets=None, tags=None):
+        extra = {} if tags is None else {"tags": tags}
+        logits = self._mix([m(idx, **extra)[0] for m in self.members])          # (B, T, V)
         return logits, sequence_loss(logits, targets)
 
-    def init_state(self, batch_size: int, device=None):
-        return [m.init_state(batch_size, device) for m in self.members]
+    def init_state(self, batch_size: int, device=None, tags=None):
+        extra = {} if tags is None else {"tags": tags}
+        return [m.init_state(batch_size, device, **extra) for m in self.members]
 
     def step(self, tokens, state):
         outs = [m.step(tokens, s) for m, s in zip(self.members, state)]

@@ -5,6 +5,9 @@ The options under "the activations lecture" rebuild each stage of "building make
 this same net (presets part3-original ... part3-batchnorm, docs/lectures/): the lecture's
 initialization, every tensor drawn from N(0, 1) in the order C, W1, b1, W2, b2 and then scaled; its
 fixes, one option each; and a BatchNorm layer (Ioffe & Szegedy 2015) between W1 and the tanh.
+
+Tagged items: a learned vector per tag, of the embedding's size, is added to every character's
+embedding in the window (the same for all window models: bnmlp and wavenet do it too).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import UsageError
-from .base import WindowModel, check_positive, option
+from .base import WindowModel, check_positive, option, tag_table
 from .layers import BatchNorm1d
 
 
@@ -37,6 +40,7 @@ class MLPConfig:
                            "for the lecture's net, instead of --w1-scale (He et al. 2015)")
     batchnorm: bool = option(False, "mlp: a BatchNorm layer between the hidden Linear and the tanh (b1 is then "
                              "dropped, as the lecture drops it)")
+    n_tags: int = 0
 
 
 class MLP(WindowModel):
@@ -62,6 +66,7 @@ class MLP(WindowModel):
         if config.init == "randn":
             torch.set_rng_state(rng)
             self.lecture_init(config, fan_in)
+        self.wtag = tag_table(config, config.n_embd)                                 # (n_tags, n_embd) or None
 
     @torch.no_grad()
     def lecture_init(self, config: MLPConfig, fan_in: int):
@@ -78,8 +83,10 @@ class MLP(WindowModel):
         self.out.weight.copy_((torch.randn(H, V) * config.w2_scale).T)                         # W2 (H, V)
         self.out.bias.copy_(torch.randn(V) * config.b2_scale)                                 # b2 (V,)
 
-    def next_logits(self, ctx):
+    def next_logits(self, ctx, tags=None):
         emb = self.wte(ctx)                        # (N, block_size, n_embd)
-        x = emb.view(emb.size(0), -1)              # (N, block_size * n_embd)
+        if tags is not None:
+            emb = emb + self.wtag[tags.long()][:, None]    # the tag's vector on every character of the window
+        x = emb.reshape(emb.size(0), -1)              # (N, block_size * n_embd)
         h = self.act(self.norm(self.hidden(x)))    # (N, n_hidden)
         return self.out(h)                         # (N, V)

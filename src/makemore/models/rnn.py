@@ -21,6 +21,11 @@ Language Models", are options too, each off at 0 (the model is then the one abov
   both over the positions that have a target. They are added to the training loss (`loss`) only;
   the evaluated NLL is the cross-entropy alone.
 
+Tagged items: each tag has its own start state, a learned offset (per layer, of h and of the LSTM's
+c) added to the shared one, so the item is read from the first character on by a net set for its
+kind, and the step itself is unchanged (docs/design.md compares this with adding the tag to
+every input).
+
 The incremental path (`step`, for sampling) computes the same cells, faster on a CPU, equal to the
 forward up to float rounding: the first layer's input share depends on the character alone, so it
 is one (V, gates*H) table x2h(wte) looked up per row instead of a matmul over the batch; the table
@@ -37,7 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .base import SequenceModel, check_fraction, check_positive, option, sequence_loss, soft_loss
+from .base import SequenceModel, check_fraction, check_positive, check_tags, option, sequence_loss, soft_loss, tag_table
 
 
 def tanh_by_sigmoid(x):
@@ -131,6 +136,7 @@ class RecurrentConfig:
                        "the last layer, added to the training loss (0 = off)")
     tar: float = option(0.0, "recurrent nets: temporal activation regularization, this times the mean squared "
                         "change of the last layer's output from one step to the next (0 = off)")
+    n_tags: int = 0
 
 
 def locked_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -162,24 +168,34 @@ class Recurrent(SequenceModel):
         self.cells = nn.ModuleList(self.Cell(config.n_embd if l == 0 else H, H) for l in range(config.n_layer))
         self.start = nn.Parameter(torch.zeros(config.n_layer, self.Cell.n_state, H))  # learned start state
         self.lm_head = nn.Linear(H, config.vocab_size)
+        self.tag_start = tag_table(config, config.n_layer * self.Cell.n_state * H)   # (n_tags, layers*states*H)
 
-    def init_state(self, batch_size: int, device=None):
-        # per layer, a tuple of (B, H) tensors, all starting at the learned start state
-        return [tuple(s.expand(batch_size, -1) for s in layer) for layer in self.start.to(device)]
+    def start_states(self, batch_size: int, tags=None, device=None):
+        """Per layer, a tuple of (B, H) tensors: the learned start state, plus each row's tag's offset."""
+        check_tags(self, tags)
+        start = self.start.to(device)                                    # (n_layer, n_state, H)
+        if tags is None:
+            return [tuple(s.expand(batch_size, -1) for s in layer) for layer in start]
+        offset = self.tag_start.to(device)[tags.long().to(device)].view(batch_size, *start.shape)  # (B, n_layer, n_state, H)
+        return [tuple(start[l, s] + offset[:, l, s] for s in range(start.size(1))) for l in range(start.size(0))]
 
-    def unroll(self, idx):
+    def init_state(self, batch_size: int, device=None, tags=None):
+        return self.start_states(batch_size, tags, device)
+
+    def unroll(self, idx, tags=None):
         """The full forward: (B, T) -> logits (B, T, V), and the last layer's output (B, T, H)
         before and after the dropout in front of the head (what TAR and AR act on)."""
         c = self.config
         B, T = idx.shape
         x = locked_dropout(self.wte(idx.long()), c.locked_in, self.training)   # (B, T, n_embd)
-        for l, (cell, start) in enumerate(zip(self.cells, self.start)):
+        starts = self.start_states(B, tags, idx.device)
+        for l, (cell, start) in enumerate(zip(self.cells, starts)):
             if l > 0:
                 x = locked_dropout(x, c.locked_hidden, self.training)
             w_hh = None                                                  # DropConnect: one mask per forward
             if self.training and c.weight_drop > 0:
                 w_hh = F.dropout(cell.h2h.weight, c.weight_drop)         # (gates*H, H)
-            state = tuple(s.expand(B, -1) for s in start)                # (B, H) each
+            state = start                                                # (B, H) each
             xw = cell.x2h(self.drop(x))                                  # (B, T, gates*H): all steps at once
             hs = []
             for t in range(T):
@@ -190,14 +206,14 @@ class Recurrent(SequenceModel):
         x = self.drop(locked_dropout(x, c.locked_out, self.training))    # (B, T, H)
         return self.lm_head(x), h, x                                     # (B, T, V), (B, T, H), (B, T, H)
 
-    def forward(self, idx, targets=None):
-        logits, _, _ = self.unroll(idx)
+    def forward(self, idx, targets=None, tags=None):
+        logits, _, _ = self.unroll(idx, tags)
         return logits, sequence_loss(logits, targets)
 
-    def loss(self, x, y, soft=None, **extra):
+    def loss(self, x, y, soft=None, tags=None, **extra):
         """The training loss: the cross-entropy (against soft targets when distilling), plus AR and TAR."""
         c = self.config
-        logits, h, dropped = self.unroll(x)
+        logits, h, dropped = self.unroll(x, tags)
         loss = sequence_loss(logits, y) if soft is None else soft_loss(logits, y, soft)
         if c.ar == 0 and c.tar == 0:
             return loss

@@ -8,6 +8,9 @@ Training can pack several items into one row (`pos`, `seg` in forward): each tok
 position within its own item and attends only to the tokens of that item before it, so a packed row
 computes exactly what the items would alone, with less padding.
 
+Tagged items: a learned vector per tag is added to every position's input, beside the token and
+position embeddings (docs/design.md compares this with a first token for the tag).
+
 Sampling uses a key/value cache: each new token computes its own query, key and value once and
 attends over the cached keys and values of the tokens before it.
 """
@@ -22,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .base import SequenceModel, check_fraction, check_positive, option, sequence_loss
+from .base import SequenceModel, check_fraction, check_positive, check_tags, option, per_position, sequence_loss, tag_table
 
 
 @dataclass
@@ -35,6 +38,7 @@ class TransformerConfig:
     dropout: float = 0.0
     bias: bool = option(True, "biases in Linears and LayerNorms (transformer)")
     rope: bool = option(False, "rotary position embedding in attention, besides the learned one (transformer)")
+    n_tags: int = 0
 
 
 class CausalSelfAttention(nn.Module):
@@ -158,10 +162,13 @@ class Transformer(SequenceModel):
                 nn.init.normal_(p, mean=0.0, std=std)
             elif name.endswith(".bias"):
                 nn.init.zeros_(p)
+        self.wtag = tag_table(config, config.n_embd)                                 # (n_tags, C) or None
 
-    def forward(self, idx, targets=None, pos=None, seg=None):
+    def forward(self, idx, targets=None, pos=None, seg=None, tags=None):
         """idx (B, T). Packed rows: pos (B, T), each token's position in its own item, and seg (B, T),
-        the item it belongs to (-1 on padding); a token attends to the earlier tokens of its item."""
+        the item it belongs to (-1 on padding); a token attends to the earlier tokens of its item.
+        tags (B,), or (B, T) for packed rows: each item's tag (a tagged model)."""
+        check_tags(self, tags)
         B, T = idx.shape
         if T > self.config.seq_len:
             raise UsageError(f"sequence of {T} tokens is longer than the model's {self.config.seq_len} positions")
@@ -172,7 +179,10 @@ class Transformer(SequenceModel):
             causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()   # (T, T)
             mask = (seg[:, :, None] == seg[:, None, :]) & causal                    # (B, T, T)
             mask = mask[:, None]                                                     # (B, 1, T, T) for all heads
-        x = self.drop(self.wte(idx.long()) + self.wpe(pos))                          # (B, T, C)
+        x = self.wte(idx.long()) + self.wpe(pos)                                     # (B, T, C)
+        if tags is not None:
+            x = x + per_position(self.wtag, tags)
+        x = self.drop(x)
         rot = self._rotation(pos)
         for block in self.blocks:
             x = block(x, mask, rot)
@@ -187,24 +197,30 @@ class Transformer(SequenceModel):
             return None
         return self.rope_cos[pos][..., None, None, :], self.rope_sin[pos][..., None, None, :]
 
-    def init_state(self, batch_size: int, device=None):
+    def init_state(self, batch_size: int, device=None, tags=None):
+        check_tags(self, tags)
         c = self.config
         shape = (batch_size, c.n_head, c.seq_len, c.n_embd // c.n_head)             # (B, nh, seq_len, hs)
         dtype = self.wte.weight.dtype
         # uninitialized: step writes position t before anything reads it
-        return {"t": 0, "kv": [(torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
-                               for _ in self.blocks]}
+        state = {"t": 0, "kv": [(torch.empty(shape, device=device, dtype=dtype), torch.empty(shape, device=device, dtype=dtype))
+                                for _ in self.blocks]}
+        if tags is not None:
+            state["tag"] = self.wtag.to(device)[tags.long().to(device)][:, None]     # (B, 1, C) added at every step
+        return state
 
     def step(self, tokens, state):
         t = state["t"]
         if t >= self.config.seq_len:
             raise UsageError(f"position {t} is past the model's {self.config.seq_len} positions")
         x = self.wte(tokens.long())[:, None] + self.wpe.weight[t]                   # (B, 1, C)
+        if "tag" in state:
+            x = x + state["tag"]
         rot = self._rotation(t)                                                      # (1, 1, hs/2) each
         for block, cache in zip(self.blocks, state["kv"]):
             x = block.step(x, cache, t, rot)
         logits = self.lm_head(self.ln_f(x))[:, 0]                                    # (B, V)
-        return logits, {"t": t + 1, "kv": state["kv"]}
+        return logits, {**state, "t": t + 1}
 
     def select_rows(self, state, rows):
         """The cache of the rows `rows` (B',): only its filled positions are copied (the rest is
@@ -218,4 +234,6 @@ class Transformer(SequenceModel):
                 K2[:, :, :t] = K[:, :, :t].index_select(0, rows)
                 new.append(K2)
             kv.append(tuple(new))
+        if "tag" in state:
+            return {"t": t, "kv": kv, "tag": state["tag"].index_select(0, rows)}
         return {"t": t, "kv": kv}

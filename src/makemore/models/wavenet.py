@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from .base import WindowModel, check_positive
+from .base import WindowModel, check_positive, tag_table, tagged_forward
 from .layers import BatchNorm1d, Embedding, FlattenConsecutive, Linear, Sequential, Tanh
 
 
@@ -21,6 +21,7 @@ class WaveNetConfig:
     n_embd: int = 24
     n_hidden: int = 128      # width of each level
     gain: float = 5 / 3
+    n_tags: int = 0
 
 
 class WaveNet(WindowModel):
@@ -42,8 +43,9 @@ class WaveNet(WindowModel):
             width = config.n_hidden
         layers.append(Linear(width, config.vocab_size, gain=0.1))   # start unsure: initial loss near -ln(1/V)
         self.net = Sequential(*layers)
+        self.wtag = tag_table(config, config.n_embd)           # (n_tags, n_embd) or None
 
-    def next_logits(self, ctx):
+    def next_logits(self, ctx, tags=None):
         # (N, 8) -> emb (N, 8, 24) -> (N, 4, 48) -> (N, 4, 128) -> (N, 2, 256) -> (N, 2, 128)
         #        -> (N, 256) -> (N, 128) -> (N, V); BatchNorm takes statistics over N and the positions
-        return self.net(ctx)
+        return tagged_forward(self.net, self.wtag, ctx, tags)   # (N, block_size) -> (N, V)

@@ -11,7 +11,7 @@ from .. import distributed
 from ..data import SPLITS, Dataset
 from ..errors import UsageError
 from ..evaluation import ACT_BYTES, EVAL_BYTES, row_floats
-from ..models import shape_model
+from ..models import DATA_FIELDS, shape_model
 from ..train import TrainConfig
 
 
@@ -80,8 +80,8 @@ def check_memory(type: str, model_options: dict, cfg: TrainConfig, data: Dataset
     if free is not None and examples + pool > free:
         raise UsageError(f"--block-size {model_options.get('block_size')} with --bucket {cfg.bucket} needs about "
                          f"{(examples + pool) / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB available")
-    model = shape_model(type, data.vocab.size, data.max_len + 1, **{k: v for k, v in model_options.items()
-                                                                     if k not in ("vocab_size", "seq_len")})
+    model = shape_model(type, data.vocab.size, data.max_len + 1, len(data.tags or ()),
+                        **{k: v for k, v in model_options.items() if k not in DATA_FIELDS})
     need = memory_needed(model, cfg, data)
     if free is not None and need > free:
         params = sum(p.numel() for p in model.parameters())

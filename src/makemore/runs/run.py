@@ -11,15 +11,16 @@ from dataclasses import asdict, replace
 import torch
 from safetensors.torch import load_model as load_safetensors
 
-from .. import cache, distributed, presets
+from .. import cache, distributed, presets, tagging
 from ..batches import Batches
 from ..cache import Prepared
-from ..data import MAX_BYTES, SPLITS, Dataset, ItemIndex, Split, Vocab, encode_words, read_words, resolve_input, reverse_split
+from ..data import (MAX_BYTES, SPLITS, Dataset, ItemIndex, Split, Vocab, encode_words, read_tagged, read_words,
+                    resolve_input, reverse_split)
 from ..errors import DataError, RunError, UsageError, first_line
 from ..evaluation import evaluate
 from ..models import build_model, shape_model
 from ..models.ensemble import build_mixture
-from ..sampling import sample_items, score_items
+from ..sampling import items_split, sample_tagged, score_items
 from ..train import TRAIN_FIELDS, TrainConfig, resolve_device, train
 from .directory import ASIDE, RunDir, check_new
 from .resources import check_memory, memory_available, memory_needed, tensorboard_writer
@@ -79,7 +80,8 @@ def run_data(config: dict, input: str | None = None, beside=None) -> Prepared:
     prepared = cache.prepare(path, encoding=d["encoding"], max_len=d["max_len_limit"],
                              max_bytes=d.get("max_bytes", MAX_BYTES), dedupe=bool(d.get("dedupe")),
                              split_seed=d["split_seed"], vocab=d["vocab"], data_max_len=d["max_len"],
-                             cache=cache.cache_dir(beside))
+                             cache=cache.cache_dir(beside), tagged=bool(d.get("tags")),
+                             tag_names=list(d["tags"]) if d.get("tags") else None)
     if input is None and prepared.sha256 != d["sha256"]:
         raise DataError(f"{path}: changed since the run was trained (its SHA-256 differs), so the run's split "
                         "cannot be rebuilt from it; pass -i FILE to use a file knowingly")
@@ -119,6 +121,22 @@ class Run:
         """Whether the model reads items right to left (`train --reverse`); its data is the items
         turned around, and what it samples or scores is turned back."""
         return bool(self.config["data"].get("reverse"))
+
+    @property
+    def tags(self) -> list[str] | None:
+        """The tag names (sorted) of a run of tagged items; None if untagged."""
+        tags = self.config["data"].get("tags")
+        return list(tags) if tags else None
+
+    def _tagged(self, option: str) -> list[str]:
+        if not self.tags:
+            raise UsageError(f"{option}: {self.path} was trained on untagged items")
+        return self.tags
+
+    @property
+    def tag_log_prior(self) -> torch.Tensor:
+        """log p(T) (K,): each tag's share of the training split."""
+        return tagging.tag_prior(self.config["data"]["tags_train"])
 
     @property
     def two_way(self) -> bool:
@@ -211,13 +229,21 @@ class Run:
         return {s: evaluate(self.model, self.data.split(s), self.device) for s in splits}
 
     def evaluate_file(self, input) -> dict:
-        """{"input": mean NLL per character} of the items of another file, read as the run read its own."""
+        """{"input": mean NLL per character} of the items of another file, read as the run read its own
+        (a tagged run's: TAG<TAB>ITEM lines or a directory, each item given its own tag)."""
         d = self.config["data"]
-        words = read_words(input, encoding=d["encoding"], max_len=d["max_len"])
+        tags = None
+        if self.tags:
+            read = read_tagged(input, encoding=d["encoding"], max_len=d["max_len"])[0]
+            words = read.items.words()
+            index = torch.tensor([tagging.check_tag(t, self.tags) for t in read.names], dtype=torch.long)
+            tags = index[torch.from_numpy(read.tags)]
+        else:
+            words = read_words(input, encoding=d["encoding"], max_len=d["max_len"])
         unknown = self.vocab.unknown_chars(words)
         if unknown:
             raise DataError(f"{input}: characters not in the model's vocabulary: {''.join(unknown[:20])!r}")
-        split = Split(words, *encode_words(words, self.vocab, d["max_len"]))
+        split = Split(words, *encode_words(words, self.vocab, d["max_len"]), tags=tags)
         return {"input": evaluate(self.model, reverse_split(split) if self.reverse else split, self.device)}
 
     def novelty(self, items: list[str]) -> list[str]:
@@ -233,44 +259,102 @@ class Run:
         found = self._index.where([w[::-1] for w in items] if self.reverse else items)
         return ["new" if f is None else "train" if f == "train" else "val/test" for f in found]
 
-    def sample(self, n: int = 20, marks: bool = True, **options) -> list[dict]:
+    def sample(self, n: int = 20, marks: bool = True, tag=None, **options) -> list[dict]:
         """n items from the model, each {"item", "novelty"}: new, train or val/test ('?' if the
-        data file is gone). options: prefix, unique, seed, temperature, top_k, top_p."""
+        data file is gone), and for a run of tagged items "tag", the tag it was drawn under.
+        tag (tagged runs): "it", a blend "it=0.7,es=0.3" or {"it": 0.7, "es": 0.3}, or None for the
+        tags' training frequencies. options: prefix, unique, seed, temperature, top_k, top_p."""
         if self.reverse and options.get("prefix"):
             raise UsageError(f"--prefix: {self.path} reads items right to left, so it cannot continue a prefix")
-        items = sample_items(self.model, self.vocab, n, self.max_len, device=self.device, **options)
-        if self.reverse:
-            items = [w[::-1] for w in items]
+        weights = None
+        if tag is not None or self.tags:
+            names = self._tagged("--tag")
+            weights = tagging.tag_weights(tag, names, self.config["data"]["tags_train"])
+        drawn = sample_tagged(self.model, self.vocab, n, self.max_len, weights, device=self.device, **options)
+        items = [w[::-1] if self.reverse else w for w, _ in drawn]
         novel = self.novelty(items) if marks else ["?"] * len(items)
-        return [{"item": w, "novelty": m} for w, m in zip(items, novel)]
+        out = [{"item": w, "novelty": m} for w, m in zip(items, novel)]
+        if weights is not None:
+            for o, (_, t) in zip(out, drawn):
+                o["tag"] = self.tags[t]
+        return out
 
-    def score(self, items: list[str]) -> list[dict]:
-        """Each item's NLL: {"item", "nll" (nats), "nll_per_char", "chars"}."""
-        if not self.reverse:
-            return score_items(self.model, self.vocab, items, self.max_len, self.device)
-        scored = score_items(self.model, self.vocab, [w[::-1] for w in items], self.max_len, self.device)
+    def _read_order(self, items: list[str]) -> list[str]:
+        return [w[::-1] for w in items] if self.reverse and not isinstance(items, str) else items
+
+    def score(self, items: list[str], tag: str | None = None) -> list[dict]:
+        """Each item's NLL: {"item", "nll" (nats), "nll_per_char", "chars"}. A run of tagged items:
+        -log p(item | tag) with a tag, else the marginal -log sum_T p(T) p(item | T)."""
+        seq = self._read_order(items)
+        if tag is not None:
+            k = tagging.check_tag(tag, self._tagged("--tag"))
+            scored = score_items(self.model, self.vocab, seq, self.max_len, self.device,
+                                 tags=torch.full((len(items),), k, dtype=torch.long))
+        elif self.tags:
+            nll = self._tag_nll(seq)
+            scored = score_items(self.model, self.vocab, seq, self.max_len, self.device,
+                                 totals=tagging.marginal_nll(nll, self.tag_log_prior))
+        else:
+            scored = score_items(self.model, self.vocab, seq, self.max_len, self.device)
         return [{**r, "item": w} for r, w in zip(scored, items)]
+
+    def _tag_nll(self, seq: list[str], split: Split | None = None) -> torch.Tensor:
+        """-log p(item | T) (K, N) of items in reading order (or of a split's items)."""
+        split = split if split is not None else items_split(self.vocab, seq, self.max_len)
+        return tagging.tag_nll(self.model, split, len(self.tags), self.device)
+
+    def classify(self, items: list[str], top: int | None = None) -> list[dict]:
+        """p(tag | item) by Bayes' rule: each {"item", "tags": [{"tag", "p"}, ...] most likely
+        first (the `top` most likely, or all)}."""
+        names = self._tagged("classify")
+        if top is not None and top < 1:
+            raise UsageError(f"--top must be at least 1, got {top}")
+        post = tagging.posterior(self._tag_nll(self._read_order(items)), self.tag_log_prior)   # (N, K)
+        out = []
+        for w, p in zip(items, post.tolist()):
+            order = sorted(range(len(names)), key=lambda k: -p[k])[:top]
+            out.append({"item": w, "tags": [{"tag": names[k], "p": p[k]} for k in order]})
+        return out
+
+    def tag_report(self, split: str = "test") -> dict:
+        """On a split of a tagged run: the conditional NLL per character (the metric, given each
+        item's true tag), the marginal one (log sum_T p(T) p(item | T)), and how well the tags are
+        told (accuracy, macro-F1, calibration, the confusion matrix: tagging.report)."""
+        names = self._tagged("tags")
+        if split not in SPLITS:
+            raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
+        s = self.data.split(split)
+        nll = self._tag_nll([], s)                                                       # (K, N)
+        truth = s.tags
+        conditional = nll.gather(0, truth[None]).sum().item() / s.n_targets
+        marginal = tagging.marginal_nll(nll, self.tag_log_prior).sum().item() / s.n_targets
+        post = tagging.posterior(nll, self.tag_log_prior)
+        return {"split": split, "conditional": conditional, "marginal": marginal,
+                **tagging.report(post, truth, names)}
 
 
 def create_run(path, input=None, *, type: str | None = None, preset: str | None = None, recipe: str | None = None,
                encoding: str = "utf-8", max_len: int = 256, dedupe: bool = False, split_seed: int = 42,
-               max_bytes: int = MAX_BYTES, reverse: bool = False, force: bool = False, device="auto", **options) -> Run:
+               max_bytes: int = MAX_BYTES, reverse: bool = False, tagged: bool = False, force: bool = False,
+               device="auto", **options) -> Run:
     """A new run in `path`, ready to train: every option checked, the data read and split, the
     model built (after a check that it and its training fit in memory). Nothing is written until
     run.train() (with force, the old run is removed then).
     options: any model option of the type (n_embd=...) or TrainConfig field (max_steps=...).
     reverse: the model reads every item right to left (the split is the same items).
+    tagged: the input's lines are TAG<TAB>ITEM (the bundled locales.tsv when input is None); a
+    directory of text files, one per tag, is read as tagged items whatever this says.
     Under torchrun every process calls it; rank 0 alone checks and writes the directory."""
     device = distributed.launch(resolve_device(device))
     if distributed.is_writer():
         check_new(path, force)
     resolved = presets.resolve(type, preset, recipe, **options)
     prepared = cache.prepare(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes, dedupe=dedupe,
-                             split_seed=split_seed, cache=cache.cache_dir(path), min_items=10)
+                             split_seed=split_seed, cache=cache.cache_dir(path), min_items=10, tagged=tagged)
     data = prepared.data.reversed() if reverse else prepared.data
     check_memory(resolved.type, resolved.model, resolved.train, data)
     torch.manual_seed(resolved.train.seed)                     # the seed sets the initial weights too
-    model = build_model(resolved.type, data.vocab.size, data.max_len + 1, **resolved.model)
+    model = build_model(resolved.type, data.vocab.size, data.max_len + 1, len(data.tags or ()), **resolved.model)
     Batches.check(model, resolved.train.bucket, resolved.train.pack)
     config = {
         "type": resolved.type, "preset": resolved.preset, "recipe": resolved.recipe,
@@ -282,6 +366,10 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},
         "train": asdict(resolved.train),
     }
+    if data.tags:
+        train_counts = torch.bincount(data.train.tags, minlength=len(data.tags)).tolist()
+        config["data"]["tags"] = prepared.tags
+        config["data"]["tags_train"] = dict(zip(data.tags, train_counts))
     return Run(path, config, model, device, data=data, pending=True, force=force, data_note=cache_note(prepared, path))
 
 

@@ -16,7 +16,7 @@ CONFIG_KEYS = ("type", "model", "data")
 DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
 DATA_TYPES = {"input": str, "sha256": str, "encoding": str, "max_len_limit": int, "split_seed": int, "vocab": list,
               "max_len": int, "max_bytes": int, "dedupe": bool, "dedupe_dropped": int, "items": dict, "targets": dict,
-              "reverse": bool}
+              "reverse": bool, "tags": dict, "tags_train": dict}
 MIXES = ("fit", "equal", "product")   # an ensemble's: linear weights fitted on val, equal ones, or a product's exponents
 JSON_TYPES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a JSON object"}
 
@@ -40,6 +40,9 @@ def check_config(config, where) -> None:
         check_members(config, where)
     else:
         check_options(config, where)
+        n_tags = len(config["data"].get("tags") or ())
+        if config["model"].get("n_tags", 0) != n_tags:
+            bad(where, "model.n_tags", f"the number of data.tags ({n_tags})", config["model"].get("n_tags", 0))
 
 
 def bad(where, key, want, got):
@@ -70,6 +73,13 @@ def check_data(d, where):
         codecs.lookup(d["encoding"])
     except LookupError:
         bad(where, "data.encoding", "a known text encoding", d["encoding"])
+    if d.get("tags"):                      # tagged items: the tags (sorted) and their counts, in train too
+        if list(d["tags"]) != sorted(d["tags"]) or not all(fits(n, int) and n >= 0 for n in d["tags"].values()):
+            bad(where, "data.tags", "tags in sorted order with their item counts", d["tags"])
+        train = d.get("tags_train")
+        if not isinstance(train, dict) or list(train) != list(d["tags"]) or not all(fits(n, int) and n >= 0 for n in train.values()) \
+                or not sum(train.values()):
+            bad(where, "data.tags_train", "the training split's count of each of data.tags", train)
 
 
 def check_members(config, where):

@@ -31,24 +31,29 @@ def api_runs(app, run):
     return {"runs": [explore.summary(r, name) for name, r in app.runs.items()]}
 
 
-@route("/api/sample", "n", "temperature", "top_k", "top_p", "prefix", "seed", "unique")
+@route("/api/sample", "n", "temperature", "top_k", "top_p", "prefix", "seed", "unique", "tag")
 def api_sample(app, run, **args):
     return {"items": explore.sample(run, **args)}
 
 
-@route("/api/score", "items", required=("items",))
+@route("/api/score", "items", "tag", required=("items",))
 def api_score(app, run, **args):
     return {"scores": explore.score(run, **args)}
 
 
-@route("/api/next", "prefix", "k")
+@route("/api/next", "prefix", "k", "tag")
 def api_next(app, run, **args):
     return explore.next_distribution(run, **args)
 
 
-@route("/api/complete", "prefix", "beam", "max_chars")
+@route("/api/complete", "prefix", "beam", "max_chars", "tag")
 def api_complete(app, run, **args):
     return {"completions": explore.completions(run, **args)}
+
+
+@route("/api/classify", "item", required=("item",))
+def api_classify(app, run, **args):
+    return explore.tag_posterior(run, **args)
 
 
 @route("/api/bigram", "top", cache=True)
@@ -61,12 +66,12 @@ def api_embeddings(app, run, **args):
     return explore.embeddings(run)
 
 
-@route("/api/attention", "item")
+@route("/api/attention", "item", "tag")
 def api_attention(app, run, **args):
     return explore.attention(run, **args)
 
 
-@route("/api/trace", "item")
+@route("/api/trace", "item", "tag")
 def api_trace(app, run, **args):
     return explore.recurrent_trace(run, **args)
 

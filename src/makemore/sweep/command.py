@@ -20,6 +20,7 @@ def add_arguments(p):
     from ..commandline import add
     add(p, "out", required=True, help="sweep directory (trials/, best, sweep.json)")
     add(p, "input", help="text file with one item per line (default: the bundled names.txt; continuing a sweep: its own)")
+    add(p, "tagged")
     add(p, "type", help=f"model type: {', '.join(presets.SEARCH)} (default: {presets.DEFAULT_TYPE})")
     p.add_argument("--trials", type=int, help=f"trials the study should have (default: {DEFAULT_TRIALS}; a larger "
                    "number extends a finished sweep)")
@@ -45,6 +46,6 @@ def main(a) -> int:
     if not a.show:
         fixed = {} if a.max_steps is None else {"max_steps": a.max_steps}
         run_sweep(a.out, a.input, a.type, a.trials, a.workers, a.storage, load_space(a.space, a.param), a.seed,
-                  a.device, log=lambda line: print(line, flush=True), **fixed)
+                  a.device, log=lambda line: print(line, flush=True), tagged=a.tagged, **fixed)
     print(report(show(a.out, a.storage)))
     return 0

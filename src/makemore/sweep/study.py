@@ -36,7 +36,7 @@ def _settle(name: str, given, recorded, default, study: str):
 def run_sweep(out, input=None, type: str | None = None, trials: int | None = None, workers: int = 1,
               storage: str | None = None, space: dict | None = None, seed: int | None = None, device: str = "auto",
               threads: int | None = None, heartbeat: int = HEARTBEAT, grace: int = GRACE, pruner=None,
-              log=print, **fixed_options) -> dict:
+              log=print, tagged: bool | None = None, **fixed_options) -> dict:
     """Run (or continue) the sweep in directory `out`; return its rows and best trial (as show()
     does, without the figures).
 
@@ -47,9 +47,10 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     machine (1: this process), each with `threads` torch threads (default: the cores shared out).
     storage: a database URL shared by workers on several machines (default: the journal file in
     `out`). heartbeat, grace: seconds between a worker's heartbeats, and without one before its
-    trial is failed. pruner: an Optuna pruner instead of the median pruner."""
+    trial is failed. pruner: an Optuna pruner instead of the median pruner. tagged: the input is
+    tagged items (as `train --tagged`); every trial then conditions on the tag, and the objective
+    is the val NLL given each item's tag."""
     optuna = optuna_module()
-    from ..data import read_input
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"-o {out}: exists and is not a directory")
@@ -69,19 +70,23 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     check_options(type, fixed)
     seed = _settle("--seed", seed, r("seed"), DEFAULT_SEED, name)
     trials = trials or r("trials") or DEFAULT_TRIALS
-    data = read_input(input if input is not None else record["input"] if record else None)
-    if r("sha256") not in (None, data.sha256):
-        raise DataError(f"-i {input or data.path}: not the file the study {name!r} searches (its SHA-256 differs)")
+    tagged = _settle("--tagged", tagged or None, r("tagged"), None, name)
+    path, sha, tagged = searched_file(input if input is not None else record["input"] if record else None, tagged)
+    if r("sha256") not in (None, sha):
+        raise DataError(f"-i {input or path}: not the file the study {name!r} searches (its SHA-256 differs)")
 
     out.mkdir(parents=True, exist_ok=True)                  # every check passed: now write
     store = store or open_storage(url, out, heartbeat, grace)
     study = optuna.create_study(study_name=name, storage=store, direction="minimize", load_if_exists=True)
-    settings = {"type": type, "space": space, "fixed": fixed, "seed": seed, "trials": trials, "sha256": data.sha256}
+    settings = {"type": type, "space": space, "fixed": fixed, "seed": seed, "trials": trials, "sha256": sha}
+    if tagged:
+        settings["tagged"] = True
     if settings != recorded:
         study.set_user_attr("makemore", settings)
-    write_record(out, {"study": name, "storage": mask(url), "input": data.path, **settings})
-    job = Job(str(out.resolve()), name, url, data.path, type, space, fixed, seed, trials, device,
-              threads or (max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None), heartbeat, grace, pruner)
+    write_record(out, {"study": name, "storage": mask(url), "input": path, **settings})
+    job = Job(str(out.resolve()), name, url, path, type, space, fixed, seed, trials, device,
+              threads or (max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None), heartbeat, grace, pruner,
+              tagged=bool(tagged))
     log(f"sweep {name!r}: {trials} {type} trials over {', '.join(space)}, {job.steps():,} steps each; storage "
         f"{mask(url)}; {workers} worker(s); runs in {out / 'trials'}")
     lost = _run_workers(job, workers, log)
@@ -92,6 +97,17 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     if lost and done < trials:
         raise RunError(f"{lost[0]}; the study has {done} of {trials} trials: run the same command again to continue it")
     return {"out": str(out), "study": name, "storage": mask(url), "rows": table_rows(study), "best": best}
+
+
+def searched_file(source, tagged) -> tuple[str, str, bool]:
+    """(the path as recorded, its SHA-256, whether it is tagged items) of the file a sweep searches
+    (a directory of text files, one per tag, is tagged items)."""
+    from ..data import read_input, read_tagged
+    if tagged or (source is not None and Path(str(source)).is_dir()):
+        _, path, sha = read_tagged(source)
+        return path, sha, True
+    data = read_input(source)
+    return data.path, data.sha256, False
 
 
 def check_counts(counts: dict) -> None:

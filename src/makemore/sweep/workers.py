@@ -37,6 +37,7 @@ class Job:
     grace: int = GRACE
     pruner: object = None                # an optuna pruner; None: the median pruner below
     poll: float = 2.0                    # seconds between looks at the study while others finish
+    tagged: bool = False                 # the input is tagged items
 
     def steps(self) -> int:
         """A trial's budget: the type's own max_steps, or the one fixed (the least, if searched)."""
@@ -90,7 +91,8 @@ def run_trial(study, storage, study_id: int, trial, job: Job, log=print) -> dict
     value, state, interrupted = None, State.COMPLETE, False
     with Heartbeat(storage, trial_id, job.heartbeat):
         try:
-            run = create_run(path, job.input, type=job.type, force=True, device=job.device, **job.trial_options(params))
+            run = create_run(path, job.input, type=job.type, force=True, device=job.device, tagged=job.tagged,
+                             **job.trial_options(params))
             path.mkdir(parents=True, exist_ok=True)
             with create_file(path / "train.log", buffering=1) as f, contextlib.redirect_stdout(f), \
                     contextlib.redirect_stderr(f):

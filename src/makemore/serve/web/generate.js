@@ -2,10 +2,27 @@
 
 import {api} from "./api.js";
 import {$, fill, h, showError} from "./dom.js";
-import {state} from "./state.js";
+import {currentRun, state} from "./state.js";
 
 export function renderGenerate() {
-  if (state.generatedRun !== state.run) generate();
+  if (state.generatedRun !== state.run) {
+    setTagChoices();
+    generate();
+  }
+}
+
+/** The tag selector of a run of tagged items: every tag, the training frequencies, or a blend. */
+function setTagChoices() {
+  const run = currentRun();
+  const tags = (run && run.tags) || [];
+  for (const node of document.querySelectorAll("#gen-form .tagged")) node.hidden = !tags.length;
+  fill($("#gen-tag"), h("option", {value: ""}, "any (training frequencies)"),
+    tags.map((t) => h("option", {value: t}, t)), h("option", {value: "*blend"}, "a blend…"));
+  $("#gen-blend-label").hidden = true;
+}
+
+export function tagChanged() {
+  $("#gen-blend-label").hidden = $("#gen-tag").value !== "*blend";
 }
 
 /** The form's fields as API arguments: empty ones are left out (the server's defaults). */
@@ -19,6 +36,12 @@ function generateArgs() {
   }
   args.prefix = f.elements.prefix.value;
   args.unique = f.elements.unique.checked;
+  const run = currentRun();
+  if (run && run.tags && run.tags.length) {
+    const tag = f.elements.tag.value;
+    if (tag === "*blend") args.tag = f.elements.blend.value.trim();
+    else if (tag) args.tag = tag;
+  }
   return args;
 }
 
@@ -35,7 +58,8 @@ export async function generate() {
     showError(null);
     drawGenerated(data.items);
   } catch (e) {
-    if (e.field && f.elements[e.field]) f.elements[e.field].classList.add("invalid");
+    const field = e.field === "tag" && f.elements.tag.value === "*blend" ? "blend" : e.field;
+    if (field && f.elements[field]) f.elements[field].classList.add("invalid");
     showError(e);
   } finally {
     button.disabled = false;
@@ -49,7 +73,8 @@ function drawGenerated(items) {
     h("span", {class: "sub"}, `${count("new")} new · ${count("train")} in train · ${count("val/test")} in val/test`));
   fill($("#gen-items"), items.map((x) => h("li", {},
     h("span", {class: "item"}, x.item || "(empty)"),
-    h("span", {class: `badge ${cls[x.novelty] || "unknown"}`}, x.novelty))));
+    h("span", {class: `badge ${cls[x.novelty] || "unknown"}`}, x.novelty),
+    x.tag ? h("span", {class: "badge tag"}, x.tag) : null)));
   $("#gen-copy").disabled = $("#gen-download").disabled = !items.length;
 }
 

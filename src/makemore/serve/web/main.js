@@ -4,7 +4,7 @@
 
 import {api} from "./api.js";
 import {$, debounce, fill, h, installTooltips, int, num, showError} from "./dom.js";
-import {copyItems, downloadItems, generate, renderGenerate} from "./generate.js";
+import {copyItems, downloadItems, generate, renderGenerate, tagChanged} from "./generate.js";
 import {renderInside, renderModelPanel} from "./inside.js";
 import {drawCurves, renderCompare, renderRuns} from "./runs.js";
 import {currentRun, state} from "./state.js";
@@ -65,6 +65,7 @@ async function start() {
     e.preventDefault();
     generate();
   });
+  $("#gen-tag").addEventListener("change", tagChanged);
   $("#gen-copy").addEventListener("click", copyItems);
   $("#gen-download").addEventListener("click", downloadItems);
   $("#watch-input").addEventListener("input", debounce(renderWatch, 40));

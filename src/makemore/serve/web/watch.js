@@ -24,16 +24,20 @@ export async function renderWatch() {
   const turn = ++watchTurn;
   const onward = run.reads === "left to right";     // only then is there a next character to show
   try {
-    const [next, complete, score] = await Promise.all([
+    const tagged = Boolean(run.tags && run.tags.length);
+    const [next, complete, score, tags] = await Promise.all([
       onward ? api("next", {run: run.name, prefix: text}) : null,
       onward && text.length < run.max_len ? api("complete", {run: run.name, prefix: text, beam: 5}) : null,
       text ? api("score", {run: run.name, items: [text]}) : null,
+      tagged && text ? api("classify", {run: run.name, item: text}) : null,
     ]);
     if (turn !== watchTurn) return;
     input.classList.remove("invalid");
     showError(null);
     drawChips($("#watch-item"), score ? score.scores[0].surprise : []);
     drawTotal(score ? score.scores[0] : null);
+    $("#watch-tags-card").hidden = !tagged;
+    if (tagged) drawTags(tags ? tags.tags : []);
     if (onward) {
       drawBars(next);
       drawCompletions(complete ? complete.completions : [], text);
@@ -45,6 +49,19 @@ export async function renderWatch() {
     input.classList.add("invalid");
     showError(e);
   }
+}
+
+/** p(tag | item) as one bar per tag, likeliest first. */
+function drawTags(tags) {
+  const node = $("#watch-tags");
+  if (!tags.length) {
+    fill(node, h("span", {class: "muted"}, "Type an item to see which tag it looks like."));
+    return;
+  }
+  fill(node, tags.map((t) => h("div", {class: "row", "data-tag": t.tag},
+    h("span", {class: "name"}, t.tag),
+    h("span", {class: "bar", style: {width: `${Math.max(0.2, 60 * t.p)}%`}}),
+    h("span", {class: "p"}, pct(t.p)))));
 }
 
 /** The item as chips, each character coloured by its surprise -log p (nats); the end last. */

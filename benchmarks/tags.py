@@ -17,6 +17,10 @@ token-weighted (a tag's test characters, ends included, summed and divided by th
   Accuracy, macro-F1 and the expected calibration error of the top probability (15 bins).
 - Fidelity: 1,000 items sampled per tag from the tagged LSTM, classified by the baseline: the
   share given the requested tag, against the same share of the tag's real test items.
+- How the neural models take the tag, on val (each way trained alike, 3,000 steps): the LSTM's own
+  start state per tag (the library's) vs the tag's vector added to every input; the Transformer's
+  vector added to every input (the library's) vs at the first position only, in place of the
+  boundary (a first token for the tag).
 - Speed: the tagged and the untagged LSTM's training step and sampling, A/B interleaved.
 """
 
@@ -30,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine, parser, publish  # noqa: E402
@@ -74,6 +79,83 @@ def fitted(type_, data, n_tags, steps, **model):
     if keep.best is not None:
         m.load_state_dict(keep.best)
     return m.eval(), time.perf_counter() - t0
+
+
+class InputTags(nn.Module):
+    """An embedding table plus the rows' tag's vector (set in `tags` before each forward)."""
+
+    def __init__(self, wte, n_tags):
+        super().__init__()
+        self.wte, self.tags = wte, None
+        self.table = nn.Parameter(torch.zeros(n_tags, wte.embedding_dim))
+
+    def forward(self, idx):
+        return self.wte(idx) + self.table[self.tags.long()][:, None]
+
+
+def lstm_tag_on_inputs(config):
+    """The LSTM with the tag's vector added to every input instead of a start state per tag."""
+    from makemore.models.rnn import LSTM
+
+    class LSTMInputs(LSTM):
+        def __init__(self, config):
+            super().__init__(config)
+            self.tag_start = None
+            self.wte = InputTags(self.wte, config.n_tags)
+
+        def start_states(self, batch_size, tags=None, device=None):
+            return [tuple(s.expand(batch_size, -1) for s in layer) for layer in self.start.to(device)]
+
+        def unroll(self, idx, tags=None):
+            self.wte.tags = tags
+            return super().unroll(idx, tags)
+    return LSTMInputs(config)
+
+
+def transformer_tag_first(config):
+    """The Transformer with the tag's vector added at the first position only (where the boundary
+    is), a first token for the tag; the other positions add one shared learned vector (row n_tags)."""
+    from makemore.models.transformer import Transformer
+
+    class TagFirst(Transformer):
+        def __init__(self, config):
+            super().__init__(config)
+            self.wtag = nn.Parameter(torch.zeros(config.n_tags + 1, config.n_embd))
+
+        def forward(self, idx, targets=None, pos=None, seg=None, tags=None):
+            first = (torch.arange(idx.size(1), device=idx.device) == 0)[None] if pos is None else pos == 0   # (1|B, T)
+            per_token = tags[:, None] if tags.dim() == 1 else tags
+            tags = torch.where(first, per_token, self.config.n_tags).expand(idx.shape)                       # (B, T)
+            return super().forward(idx, targets, pos, seg, tags)
+    return TagFirst(config)
+
+
+VARIANTS = {"lstm": lstm_tag_on_inputs, "transformer": transformer_tag_first}
+
+
+def ways_to_tag(data, steps, log):
+    """Val NLL of each family's tagged model, the library's way and the other way."""
+    from makemore import presets
+    from makemore.evaluation import evaluate
+    from makemore.models import MODELS
+    from makemore.train import TrainConfig, train
+    out = {}
+    for type_, other in VARIANTS.items():
+        r = presets.resolve(type_)
+        cfg = replace(r.train, max_steps=steps, eval_interval=max(50, steps // 6))
+        row = {}
+        for way in ("library", "other"):
+            config = MODELS[type_].Config(vocab_size=data.vocab.size, seq_len=data.max_len + 1, **r.model)
+            config.n_tags = len(data.tags)
+            torch.manual_seed(cfg.seed)
+            m = MODELS[type_](config) if way == "library" else other(config)
+            keep = KeepBest()
+            train(m, data, TrainConfig(**vars(cfg)), checkpoints=keep, progress=False)
+            m.load_state_dict(keep.best)
+            row[way] = evaluate(m.eval(), data.val)
+            log(f"  {type_} {way}: val {row[way]:.4f}")
+        out[type_] = row
+    return out
 
 
 def untagged(data):
@@ -257,6 +339,7 @@ def measure(quick=False):
     for name in DATASETS:
         out[name], d = measure_one(name, quick, log)
         data = data or d
+    out["ways"] = ways_to_tag(data, 200 if quick else 3000, log)
     out["speed"] = speed(data, rounds=2 if quick else 5)
     log(f"speed {out['speed']}")
     return {"machine": machine(), "quick": quick, **out}
@@ -316,6 +399,14 @@ def table(res):
         parts += ["", "Tag fidelity (share the baseline classifier gives the requested tag): " + ", ".join(
             f"{t} {v['sampled']:.2f} vs {v['real']:.2f}" for t, v in fid.items() if v["real"] is not None)
             + f" (sampled vs real test items); within 5 points on {sum(g <= 0.05 for g in gaps)} of {len(gaps)} tags."]
+    w = res["ways"]
+    parts += ["", "How the neural models take the tag (val NLL on the locales, each way trained alike for the same "
+              "steps, the best val checkpoint):", "",
+              "| model | the library's way | val | the other way | val |", "|---|---|---:|---|---:|",
+              f"| LSTM | a start state per tag | {w['lstm']['library']:.4f} | the tag's vector added to every input | "
+              f"{w['lstm']['other']:.4f} |",
+              f"| Transformer | the tag's vector added to every input | {w['transformer']['library']:.4f} | at the first "
+              f"position only (a first token) | {w['transformer']['other']:.4f} |"]
     s = res["speed"]
     parts += ["", f"Speed, tagged vs untagged default LSTM on the locales ({s['rounds']} interleaved rounds, medians): "
               f"a training step {s['step_ratio']:.3f} times the untagged one's time, sampling "

@@ -111,8 +111,9 @@ class NGramConfig:
 
 
 class NGram(_CountModel):
-    """Counts over the previous n-1 characters, stored sparsely: for each order k = 1..n the distinct
-    contexts seen (sorted integer keys) and a dense (contexts, V) count table."""
+    """Counts over the previous n-1 characters, stored sparsely: for each level of context (the
+    last k characters, k = 0..n-1; for tagged items also the tag alone and the tag with all n-1)
+    the distinct contexts seen (sorted integer keys) and a dense (contexts, V) count table."""
     Config = NGramConfig
     METHODS = ("kneser-ney", "add-k")
 
@@ -125,39 +126,58 @@ class NGram(_CountModel):
         if not 0 <= config.smoothing < float("inf"):
             raise UsageError(f"--smoothing must be >= 0, got {config.smoothing}")
         self.radix = max(config.vocab_size, config.n_tags)       # of the keys: a character or a tag
-        self.top = config.n + (1 if config.n_tags else 0)         # the highest order: a tag is one more symbol
-        if (self.top - 1) * math.log2(max(self.radix, 2)) >= 62:
+        self.width = config.n - 1 + (1 if config.n_tags else 0)   # the context read: the tag, then n-1 characters
+        if self.width * math.log2(max(self.radix, 2)) >= 62:
             raise UsageError(f"--n {config.n} is too large for a vocabulary of {config.vocab_size}")
         self.config = config
         self.block_size = max(config.n - 1, 1)
-        for k in self._orders():
+        chain = self._levels()                                    # level k (from 1) keeps keys{k} and counts{k}
+        self.levels = [(k, cols, ext) for k, (cols, ext) in enumerate(chain, 1)]
+        if config.method == "add-k":
+            self.levels = self.levels[-1:]                        # the top level alone
+        for k, _, _ in self.levels:
             self.register_buffer(f"keys{k}", torch.zeros(0, dtype=torch.long))           # (K,) sorted
             self.register_buffer(f"counts{k}", torch.zeros(0, config.vocab_size))         # (K, V)
-        self.register_buffer("discount", torch.zeros(self.top + 1))
+        self.register_buffer("discount", torch.zeros(len(chain) + 1))
 
-    def _orders(self):
-        return range(1, self.top + 1) if self.config.method == "kneser-ney" else [self.top]
+    def _levels(self) -> list[tuple[tuple[int, ...], int | None]]:
+        """The levels of context, lowest first: (the columns of the context they read, the column
+        whose distinct values their Kneser-Ney continuation counts count, or None for plain counts).
+        Untagged: the last k characters, k = 0..n-1, each a suffix of the next (the classic chain).
+        Tagged (the tag in column 0): the same, with the tag's own level between the empty context
+        and the last character (a tag's unigram, so rare characters of one tag's script back off
+        within its items) and the tag with all n-1 characters on top."""
+        n, t = self.config.n, 1 if self.config.n_tags else 0
+        last = self.width - 1                                    # the column of the last character
+        chars = [(tuple(range(self.width - k, self.width)), self.width - k - 1 if k < n - 1 else None)
+                 for k in range(n)]                              # the last k characters; ext: the one before
+        if t:
+            chars[-1] = (chars[-1][0], 0)                        # below the top: continuation over the tags
+            chars.insert(1, ((0,), last if n > 1 else None))     # the tag alone
+            chars.append((tuple(range(self.width)), None))       # the top: the tag and every character
+        return chars
 
     def _keys(self, ctx):
-        """Integer key of each row of ctx (N, k-1): sum of c_i * R^i (k-1 = 0 gives key 0), R the
+        """Integer key of each row of ctx (N, k): sum of c_i * R^i (k = 0 gives key 0), R the
         vocabulary size (or the number of tags, if larger)."""
-        weights = self.radix ** torch.arange(ctx.size(1), device=ctx.device)                # (k-1,)
+        weights = self.radix ** torch.arange(ctx.size(1), device=ctx.device)                # (k,)
         return (ctx.long() * weights).sum(1)                                               # (N,)
 
     def _context(self, ctx, tags):
-        """The context the highest order reads: the last n-1 characters, after the tag if tagged."""
+        """The context the levels read (N, width): the tag if tagged, then the last n-1 characters."""
         chars = ctx[:, ctx.size(1) - (self.config.n - 1):] if self.config.n > 1 else ctx[:, :0]
-        return chars if tags is None else torch.cat([tags.long()[:, None], chars.long()], 1)
+        return chars.long() if tags is None else torch.cat([tags.long()[:, None], chars.long()], 1)
 
     @torch.no_grad()
     def fit(self, ctx, targets, tags=None):
         """Count n-grams of the examples: ctx (N, block_size), targets (N,) (tags (N,))."""
-        n, V = self.top, self.config.vocab_size
-        grams = torch.cat([self._context(ctx.long(), tags), targets.long()[:, None]], 1)   # (N, n): context, next
-        for k in self._orders():
-            g = grams[:, n - k:]                                              # (N, k) the k-grams
-            if k < n:  # Kneser-Ney lower order: count distinct left extensions, not occurrences
-                g = torch.unique(grams[:, n - k - 1:], dim=0)[:, 1:]          # (M, k)
+        V = self.config.vocab_size
+        grams = torch.cat([self._context(ctx, tags), targets.long()[:, None]], 1)   # (N, width + 1): context, next
+        for k, cols, ext in self.levels:
+            if ext is None or self.config.method == "add-k":                                                   # occurrences
+                g = grams[:, list(cols) + [-1]]                               # (N, |cols| + 1)
+            else:  # Kneser-Ney lower level: count distinct extensions (left characters, or tags), not occurrences
+                g = torch.unique(grams[:, [ext] + list(cols) + [-1]], dim=0)[:, 1:]   # (M, |cols| + 1)
             keys, inv = torch.unique(self._keys(g[:, :-1]), return_inverse=True)
             table = torch.zeros(len(keys), V)                                 # (K, V)
             table.index_put_((inv, g[:, -1]), torch.ones(len(g)), accumulate=True)
@@ -168,9 +188,10 @@ class NGram(_CountModel):
         return self
 
     def _lookup(self, k, ctx):
-        """Count rows for the last k-1 characters of each context: (N, V), zeros if unseen."""
+        """Count rows of level k for each context (N, width): (N, V), zeros if unseen."""
         keys, table = getattr(self, f"keys{k}"), getattr(self, f"counts{k}")
-        q = self._keys(ctx[:, ctx.size(1) - (k - 1):] if k > 1 else ctx[:, :0])  # (N,)
+        cols = next(c for j, c, _ in self.levels if j == k)
+        q = self._keys(ctx[:, list(cols)])                                  # (N,)
         if len(keys) == 0:
             return torch.zeros(len(q), self.config.vocab_size, device=ctx.device)
         pos = torch.searchsorted(keys, q).clamp(max=len(keys) - 1)          # (N,)
@@ -179,13 +200,13 @@ class NGram(_CountModel):
 
     def next_logits(self, ctx, tags=None):
         V = self.config.vocab_size
-        ctx = self._context(ctx, tags)                                         # (N, top - 1)
+        ctx = self._context(ctx, tags)                                         # (N, width)
         if self.config.method == "add-k":
-            rows = self._lookup(self.top, ctx).double()                        # (N, V)
+            rows = self._lookup(self.levels[-1][0], ctx).double()              # (N, V)
             p = (rows + self.config.smoothing) / (rows.sum(1, keepdim=True) + self.config.smoothing * V)
             return p.log().float()
         p = torch.full((ctx.size(0), V), 1.0 / V, dtype=torch.float64, device=ctx.device)  # (N, V)
-        for k in self._orders():
+        for k, _, _ in self.levels:
             rows = self._lookup(k, ctx).double()                                 # (N, V)
             total = rows.sum(1, keepdim=True)                                    # (N, 1)
             types = (rows > 0).sum(1, keepdim=True)                              # (N, 1)

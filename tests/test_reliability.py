@@ -191,6 +191,50 @@ def test_any_input_file_trains_or_is_refused_in_one_line(tmp_path_factory, small
         case.held("trained" if code == 0 else "refused in one line")
 
 
+TAGGED_LINE = st.one_of(
+    st.tuples(st.sampled_from(["it", "es", "de", " ", "", "a,b", "x=1", "é"]), st.text(st.sampled_from("abcé \t"), max_size=6))
+    .map(lambda t: f"{t[0]}\t{t[1]}"),
+    st.text(st.sampled_from("abc "), max_size=6),                      # no tab, or blank
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=st.lists(TAGGED_LINE, min_size=0, max_size=40), ending=st.sampled_from(["\n", "\r\n"]))
+def test_any_tagged_file_trains_or_is_refused_in_one_line(tmp_path_factory, small_file, record, lines, ending):
+    """Random TAG<TAB>ITEM files (tabs missing, tags empty or holding a blend's separators, blank
+    items): `train --tagged` trains or exits 2 with one line naming the file and line, and the run
+    it would replace is untouched then."""
+    tmp = tmp_path_factory.mktemp("tagged")
+    d = tmp / "run"
+    assert cli("train", "-i", small_file, "-o", d, "--type", "bigram", "--samples", 0, "--no-progress")[0] == 0
+    before = snapshot(d)
+    f = tmp / "tagged.tsv"
+    f.write_text(ending.join(lines), encoding="utf-8")
+    with record.case("random tagged files (tabs missing, empty or odd tags, blank items)") as case:
+        code, err = cli("train", "-i", f, "--tagged", "-o", d, "--force", "--type", "bigram", "--samples", 0, "--no-progress")
+        assert code in (0, 2), err
+        if code == 2:
+            assert one_line(err) and str(f) in err, err
+            assert snapshot(d) == before
+        case.held("trained" if code == 0 else "refused in one line")
+
+
+def test_bad_tags_are_refused_in_one_line(tmp_path, record):
+    """--tag values a tagged run cannot take (unknown tags, bad blends), and a tag for an untagged
+    run: one line each, exit 2, and the run unchanged."""
+    tagged = tmp_path / "t.tsv"
+    tagged.write_text("".join(f"{t}\t{w}\n" for t in ("it", "es") for w in ("ana", "bea", "carla", "dora", "eva", "fia")))
+    d = tmp_path / "run"
+    assert cli("train", "-i", tagged, "--tagged", "-o", d, "--type", "bigram", "--samples", 0, "--no-progress")[0] == 0
+    before = snapshot(d)
+    for spec in ("fr", "it=0", "it=-1", "it=nan", "it=inf", "it=x", "it,es", "=1", "it=1,fr=1", ""):
+        with record.case("bad --tag values (unknown tags, weights that are not positive numbers)") as case:
+            code, err = cli("sample", "-o", d, "--tag", spec)
+            assert code == 2 and one_line(err, "sample"), (spec, err)
+            assert snapshot(d) == before
+            case.held("refused in one line, run byte-identical")
+
+
 NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10 ** 13),
                     st.sampled_from(["nan", "inf", "-inf", "1e400", "", "x", "0x10", "3.", "-0"]))
 OPTIONS = ["lr", "min-lr-ratio", "decay-factor", "decay-at", "weight-decay", "grad-clip", "warmup-steps", "batch-size",

@@ -472,3 +472,13 @@ def test_a_sweep_over_tagged_items(tmp_path, two_kinds):
     assert min(r["val"] for r in out["rows"] if r.get("val") is not None) == pytest.approx(best.evaluate(["val"])["val"])
     again = run_sweep(tmp_path / "sw", trials=3, log=lambda line: None)   # continued: its own file, read tagged
     assert len(again["rows"]) == 3 and all(mm.load_run(p).tags == ["a", "x"] for p in (tmp_path / "sw" / "trials").iterdir())
+
+
+def test_the_bundled_tagged_data_is_what_the_script_builds():
+    """scripts/locales.py rebuilds locales.tsv (and the genders benchmark file) from faker's tables."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "scripts" / "locales.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -41,17 +41,7 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
     if any(m.path.resolve() == rundir.path.resolve() for m in members):
         raise UsageError(f"{rundir.path}: the ensemble cannot be one of its own members")
     configs = [m.read_config() for m in members]
-    for config, name in zip(configs, runs):
-        for k in ("vocab", "max_len", "split_seed", "sha256", "dedupe", "tags"):
-            if config["data"].get(k) != configs[0]["data"].get(k):
-                raise DataError(f"{name}: its data differs from {runs[0]}'s ({k}); ensemble members must be "
-                                "trained on the same file with the same split" + (" and tags" if k == "tags" else ""))
-        if "direction_weights" in config:
-            raise UsageError(f"{name}: mixes both reading directions already; use its members instead")
-    reverse = [bool(c["data"].get("reverse")) for c in configs]
-    if configs[0]["data"].get("tags") and len(set(reverse)) > 1:
-        raise UsageError("a mixture of both reading directions of tagged runs is not supported: its right-to-left half "
-                         "gives no next-character distribution to sample a tag's items from; mix one direction")
+    reverse = check_members(configs, runs)
     models = [load_model(m, weights, device, c) for m, c in zip(members, configs)]
     forward = {**configs[0]["data"], "reverse": False}                          # the items as they are in the file
     data = run_data({**configs[0], "data": forward}, beside=members[0].path).data
@@ -85,6 +75,23 @@ def ensemble(path, runs: list, mix: str = "fit", weights: str = "best", force: b
             rundir.clear()
         rundir.write_config(config)
     return Run(path, config, mixture.eval(), device, data=data.reversed() if config["data"]["reverse"] else data)
+
+
+def check_members(configs: list[dict], runs: list) -> list[bool]:
+    """Runs that can be mixed: trained on the same file, split and tags, none a mixture of both
+    directions already, and tagged ones all of one direction. Returns each one's direction."""
+    for config, name in zip(configs, runs):
+        for k in ("vocab", "max_len", "split_seed", "sha256", "dedupe", "tags"):
+            if config["data"].get(k) != configs[0]["data"].get(k):
+                raise DataError(f"{name}: its data differs from {runs[0]}'s ({k}); ensemble members must be "
+                                "trained on the same file with the same split" + (" and tags" if k == "tags" else ""))
+        if "direction_weights" in config:
+            raise UsageError(f"{name}: mixes both reading directions already; use its members instead")
+    reverse = [bool(c["data"].get("reverse")) for c in configs]
+    if configs[0]["data"].get("tags") and len(set(reverse)) > 1:
+        raise UsageError("a mixture of both reading directions of tagged runs is not supported: its right-to-left half "
+                         "gives no next-character distribution to sample a tag's items from; mix one direction")
+    return reverse
 
 
 def train_member(path: str, options: dict, input, device: str, threads: int, log_file: str) -> None:

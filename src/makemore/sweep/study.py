@@ -47,9 +47,8 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     machine (1: this process), each with `threads` torch threads (default: the cores shared out).
     storage: a database URL shared by workers on several machines (default: the journal file in
     `out`). heartbeat, grace: seconds between a worker's heartbeats, and without one before its
-    trial is failed. pruner: an Optuna pruner instead of the median pruner. tagged: the input is
-    tagged items (as `train --tagged`); every trial then conditions on the tag, and the objective
-    is the val NLL given each item's tag."""
+    trial is failed. pruner: an Optuna pruner instead of the median pruner. tagged: tagged items
+    (as `train --tagged`): the objective is then the val NLL given each item's tag."""
     optuna = optuna_module()
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -70,17 +69,16 @@ def run_sweep(out, input=None, type: str | None = None, trials: int | None = Non
     check_options(type, fixed)
     seed = _settle("--seed", seed, r("seed"), DEFAULT_SEED, name)
     trials = trials or r("trials") or DEFAULT_TRIALS
-    tagged = _settle("--tagged", tagged or None, r("tagged"), None, name)
-    path, sha, tagged = searched_file(input if input is not None else record["input"] if record else None, tagged)
+    path, sha, tagged = searched_file(input if input is not None else record["input"] if record else None,
+                                      _settle("--tagged", tagged or None, r("tagged"), None, name))
     if r("sha256") not in (None, sha):
         raise DataError(f"-i {input or path}: not the file the study {name!r} searches (its SHA-256 differs)")
 
     out.mkdir(parents=True, exist_ok=True)                  # every check passed: now write
     store = store or open_storage(url, out, heartbeat, grace)
     study = optuna.create_study(study_name=name, storage=store, direction="minimize", load_if_exists=True)
-    settings = {"type": type, "space": space, "fixed": fixed, "seed": seed, "trials": trials, "sha256": sha}
-    if tagged:
-        settings["tagged"] = True
+    settings = {"type": type, "space": space, "fixed": fixed, "seed": seed, "trials": trials, "sha256": sha,
+                **({"tagged": True} if tagged else {})}
     if settings != recorded:
         study.set_user_attr("makemore", settings)
     write_record(out, {"study": name, "storage": mask(url), "input": path, **settings})

@@ -6,6 +6,7 @@ Data: first names by locale (the bundled locales.tsv) and by gender within four 
     pip install scikit-learn faker && python scripts/locales.py   # the data (locales.tsv ships)
     python benchmarks/tags.py                  # trains and measures (about 25 minutes on 2 cores)
     python benchmarks/tags.py --quick          # a few hundred steps per model, to try the script
+    python benchmarks/tags.py --ways           # only measure the ways to take the tag again (into the saved JSON)
     python benchmarks/tags.py --table          # only rewrite the docs table from the JSON
 
 Everything is on the test split of the one seed-42 split of the (tag, item) lines; NLL is
@@ -19,8 +20,8 @@ token-weighted (a tag's test characters, ends included, summed and divided by th
   share given the requested tag, against the same share of the tag's real test items.
 - How the neural models take the tag, on val (each way trained alike, 3,000 steps): the LSTM's own
   start state per tag (the library's) vs the tag's vector added to every input; the Transformer's
-  vector added to every input (the library's) vs at the first position only, in place of the
-  boundary (a first token for the tag).
+  vector added to every input (the library's) vs at the first position only, the boundary's (a
+  first token for the tag).
 - Speed: the tagged and the untagged LSTM's training step and sampling, A/B interleaved.
 """
 
@@ -37,7 +38,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine, parser, publish  # noqa: E402
+from common import ROOT, load_results, machine, parser, publish  # noqa: E402
 
 DATASETS = {"locales": None, "genders": ROOT / "benchmarks" / "data" / "genders.tsv"}
 ENOUGH = 100           # a tag with at least this many items counts towards "every locale with enough items"
@@ -90,7 +91,8 @@ class InputTags(nn.Module):
         self.table = nn.Parameter(torch.zeros(n_tags, wte.embedding_dim))
 
     def forward(self, idx):
-        return self.wte(idx) + self.table[self.tags.long()][:, None]
+        from makemore.models.base import per_position
+        return self.wte(idx) + per_position(self.table, self.tags)
 
 
 def lstm_tag_on_inputs(config):
@@ -112,25 +114,37 @@ def lstm_tag_on_inputs(config):
     return LSTMInputs(config)
 
 
+class FirstTags(InputTags):
+    """An embedding table plus the tag's vector at each item's first position only (`pos` set too)."""
+
+    def forward(self, idx):
+        from makemore.models.base import per_position
+        pos = torch.arange(idx.size(1), device=idx.device) if self.pos is None else self.pos
+        return self.wte(idx) + per_position(self.table, self.tags) * (pos == 0)[..., None].to(self.table.dtype)
+
+
 def transformer_tag_first(config):
-    """The Transformer with the tag's vector added at the first position only (where the boundary
-    is), a first token for the tag; the other positions add one shared learned vector (row n_tags)."""
+    """The Transformer with the tag's vector added at each item's first position only (the
+    boundary's: a first token for the tag), the library's every-position vector kept at zero."""
     from makemore.models.transformer import Transformer
 
     class TagFirst(Transformer):
         def __init__(self, config):
             super().__init__(config)
-            self.wtag = nn.Parameter(torch.zeros(config.n_tags + 1, config.n_embd))
+            self.wtag.requires_grad_(False)
+            self.wte = FirstTags(self.wte, config.n_tags)
 
         def forward(self, idx, targets=None, pos=None, seg=None, tags=None):
-            first = (torch.arange(idx.size(1), device=idx.device) == 0)[None] if pos is None else pos == 0   # (1|B, T)
-            per_token = tags[:, None] if tags.dim() == 1 else tags
-            tags = torch.where(first, per_token, self.config.n_tags).expand(idx.shape)                       # (B, T)
+            self.wte.tags, self.wte.pos = tags, pos
             return super().forward(idx, targets, pos, seg, tags)
     return TagFirst(config)
 
 
-VARIANTS = {"lstm": lstm_tag_on_inputs, "transformer": transformer_tag_first}
+WAYS = {       # each family: the library's way, then the other, with the model that takes the tag so
+    "lstm": (("a start state per tag", None), ("the tag's vector added to every input", lstm_tag_on_inputs)),
+    "transformer": (("the tag's vector added to every input", None),
+                    ("the tag's vector at the first position only (a first token)", transformer_tag_first)),
+}
 
 
 def ways_to_tag(data, steps, log):
@@ -140,15 +154,15 @@ def ways_to_tag(data, steps, log):
     from makemore.models import MODELS
     from makemore.train import TrainConfig, train
     out = {}
-    for type_, other in VARIANTS.items():
+    for type_, ways in WAYS.items():
         r = presets.resolve(type_)
         cfg = replace(r.train, max_steps=steps, eval_interval=max(50, steps // 6))
         row = {}
-        for way in ("library", "other"):
+        for way, build in ways:
             config = MODELS[type_].Config(vocab_size=data.vocab.size, seq_len=data.max_len + 1, **r.model)
             config.n_tags = len(data.tags)
             torch.manual_seed(cfg.seed)
-            m = MODELS[type_](config) if way == "library" else other(config)
+            m = MODELS[type_](config) if build is None else build(config)
             keep = KeepBest()
             train(m, data, TrainConfig(**vars(cfg)), checkpoints=keep, progress=False)
             m.load_state_dict(keep.best)
@@ -399,14 +413,12 @@ def table(res):
         parts += ["", "Tag fidelity (share the baseline classifier gives the requested tag): " + ", ".join(
             f"{t} {v['sampled']:.2f} vs {v['real']:.2f}" for t, v in fid.items() if v["real"] is not None)
             + f" (sampled vs real test items); within 5 points on {sum(g <= 0.05 for g in gaps)} of {len(gaps)} tags."]
-    w = res["ways"]
-    parts += ["", "How the neural models take the tag (val NLL on the locales, each way trained alike for the same "
+    parts += ["", "How the neural models take the tag (val NLL on the locales, each way trained alike for 3,000 "
               "steps, the best val checkpoint):", "",
-              "| model | the library's way | val | the other way | val |", "|---|---|---:|---|---:|",
-              f"| LSTM | a start state per tag | {w['lstm']['library']:.4f} | the tag's vector added to every input | "
-              f"{w['lstm']['other']:.4f} |",
-              f"| Transformer | the tag's vector added to every input | {w['transformer']['library']:.4f} | at the first "
-              f"position only (a first token) | {w['transformer']['other']:.4f} |"]
+              "| model | the library's way | val | the other way | val |", "|---|---|---:|---|---:|"]
+    for type_, ((mine, _), (other, _)) in WAYS.items():
+        w = res["ways"][type_]
+        parts.append(f"| {type_} | {mine} | {w[mine]:.4f} | {other} | {w[other]:.4f} |")
     s = res["speed"]
     parts += ["", f"Speed, tagged vs untagged default LSTM on the locales ({s['rounds']} interleaved rounds, medians): "
               f"a training step {s['step_ratio']:.3f} times the untagged one's time, sampling "
@@ -417,8 +429,20 @@ def table(res):
 def main():
     ap = parser(__doc__)
     ap.add_argument("--quick", action="store_true", help="a few hundred steps per model, to try the script")
+    ap.add_argument("--ways", action="store_true", help="only measure the ways to take the tag again")
     args = ap.parse_args()
+    if args.ways:
+        publish("tags", table, lambda: {**load_results("tags"), "ways": measure_ways()})
+        return
     publish("tags", table, None if args.table else lambda: measure(args.quick))
+
+
+def measure_ways(steps=3000):
+    from makemore.data import build_dataset, read_tagged
+    torch.set_num_threads(2)
+    tagged, _, _ = read_tagged(None)
+    data = build_dataset(tagged.items, tags=tagged.tags, tag_names=tagged.names)
+    return ways_to_tag(data, steps, lambda s: print(s, flush=True))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,12 @@ user would (types an item, generates, opens each view) and saves docs/serve-gene
 serve-watch.png, serve-inside.png and serve-runs.png. The runs used for the README: a default
 LSTM (`type="lstm"`), a small Transformer (`preset="small", max_steps=3000`), a default MLP, a
 bigram and an ensemble of the LSTM and the Transformer.
+
+    python scripts/serve_screenshots.py runs/locales --tagged-run locales
+
+With --tagged-run, only the two views of a run of tagged items instead (the README's: the default
+LSTM on the bundled locales.tsv): serve-tags-generate.png (a blend of two tags) and
+serve-tags-watch.png (p(tag | item) as an item is typed).
 """
 
 from __future__ import annotations
@@ -70,6 +76,32 @@ def shoot(url: str, out: Path, watch_run: str, inside_run: str, width: int = 124
     return saved
 
 
+def shoot_tagged(url: str, out: Path, run: str, width: int = 1240) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+    saved = []
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        browser = p.chromium.launch_persistent_context(profile, executable_path=chromium(), headless=True,
+                                                       args=CHROMIUM_ARGS, viewport={"width": width, "height": 560},
+                                                       device_scale_factor=1)
+        page = browser.new_page()
+        page.goto(f"{url}#view=generate&run={run}")
+        page.wait_for_selector("body.ready")
+        page.select_option("#gen-tag", "*blend")
+        page.fill("#gen-form [name=blend]", "it=0.5,ru=0.3,ko=0.2")
+        page.fill("#gen-form [name=n]", "12")
+        page.fill("#gen-form [name=seed]", "7")
+        page.click("#gen-go")
+        page.wait_for_function("() => document.querySelectorAll('#gen-items li').length === 12")
+        saved.append(_save(page, out / "serve-tags-generate.png"))
+        page.click("#tab-watch")
+        page.type("#watch-input", "Giulio", delay=60)
+        page.wait_for_function("() => document.querySelectorAll('#watch-tags .row').length > 0")
+        page.wait_for_timeout(500)
+        saved.append(_save(page, out / "serve-tags-watch.png"))
+        browser.close()
+    return saved
+
+
 def _save(page, path: Path) -> Path:
     if "watch" not in path.name:
         page.mouse.move(1, 1)
@@ -85,13 +117,17 @@ def main():
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs")
     ap.add_argument("--watch-run", default="lstm", help="the run shown in Generate and Type & watch")
     ap.add_argument("--inside-run", default="transformer", help="the run shown in Inside")
+    ap.add_argument("--tagged-run", help="only the views of this run of tagged items (serve-tags-*.png)")
     args = ap.parse_args()
     from makemore.serve import load_runs, make_server
     server = make_server(load_runs(args.runs))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        shoot(server.url, args.out, args.watch_run, args.inside_run)
+        if args.tagged_run:
+            shoot_tagged(server.url, args.out, args.tagged_run)
+        else:
+            shoot(server.url, args.out, args.watch_run, args.inside_run)
     finally:
         server.shutdown()
         server.server_close()

@@ -306,6 +306,9 @@ def test_neural_tagged_runs_learn_their_tags(tmp_path, two_kinds, type_):
     run = mm.load_run(tmp_path / "r")
     assert run.tag_report("test")["accuracy"] > 0.95
     assert sum(set(s["item"]) <= set("xyz") for s in run.sample(100, tag="x", seed=0)) > 90
+    if type_ == "mlp":                                     # diagnose's batch carries its rows' tags
+        from makemore.explore import run_health
+        assert run_health(run)["tanh"]
 
 
 def test_the_tagged_cli(tmp_path, two_kinds, capsys):
@@ -325,6 +328,9 @@ def test_the_tagged_cli(tmp_path, two_kinds, capsys):
     assert tags["accuracy"] == 1.0 and len(tags["confusion"]) == 2
     assert cli(["eval", "-o", str(out)]) == 0
     assert "marginal over tags" in capsys.readouterr().out
+    assert cli(["plot", "confusion", "-o", str(out), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["confusion"] == tags["confusion"] and (out / "confusion.png").stat().st_size > 1000
     for argv, pattern in [
         (["sample", "-o", str(out), "--tag", "q"], "it knows a, x"),
         (["sample", "-o", str(out), "--tag", "a=x"], "is not a number"),

@@ -64,9 +64,10 @@ def weight_matrices(model) -> list[tuple[str, torch.nn.Parameter]]:
     return [(n, p) for n, p in model.named_parameters() if p.dim() == 2 and id(p) not in emb]
 
 
-def inspect(model, ctx: torch.Tensor, targets: torch.Tensor, bins: int = 50) -> dict:
-    """One forward/backward of a window model in training mode on a batch; the statistics of
-    every tanh layer's outputs and their gradients, and of every weight matrix's gradient."""
+def inspect(model, ctx: torch.Tensor, targets: torch.Tensor, bins: int = 50, **extra) -> dict:
+    """One forward/backward of a window model in training mode on a batch (extra: its rows' tags,
+    for a model of tagged items); the statistics of every tanh layer's outputs and their
+    gradients, and of every weight matrix's gradient."""
     outputs = {}
 
     def keep(name):
@@ -79,7 +80,7 @@ def inspect(model, ctx: torch.Tensor, targets: torch.Tensor, bins: int = 50) -> 
     try:
         model.train()
         model.zero_grad(set_to_none=True)
-        loss = model.loss(ctx, targets)
+        loss = model.loss(ctx, targets, **extra)
         loss.backward()
     finally:
         for h in handles:
@@ -181,8 +182,10 @@ def health(model, data, batch_size: int = 32, seed: int = 1337, device="cpu") ->
     if not tanh_modules(model):
         raise UsageError(f"diagnose inspects models with tanh layers (mlp, bnmlp, wavenet), not a {type(model).__name__}")
     x, y, _ = model.examples(data.train)
+    tags = model.example_tags(data.train)
     ix = torch.randint(len(x), (batch_size,), generator=torch.Generator().manual_seed(seed))
-    stats = inspect(model.to(device), x[ix].long().to(device), y[ix].long().to(device))
+    extra = {} if tags is None else {"tags": tags[ix].to(device)}
+    stats = inspect(model.to(device), x[ix].long().to(device), y[ix].long().to(device), **extra)
     return {**stats, "uniform_loss": uniform_loss(model.config.vocab_size)}
 
 

@@ -158,7 +158,8 @@ class Run:
         """One line: type, size, vocabulary, items per split, device."""
         n_params = sum(p.numel() for p in self.model.parameters())
         items = self.config["data"].get("items") or {s: len(self.data.split(s)) for s in SPLITS}
-        return (f"{self.type}: {n_params:,} parameters | vocab {self.vocab.size} | items train/val/test "
+        tags = f" | {len(self.tags)} tags" if self.tags else ""
+        return (f"{self.type}: {n_params:,} parameters | vocab {self.vocab.size}{tags} | items train/val/test "
                 f"{items['train']:,}/{items['val']:,}/{items['test']:,} | device {self.device}")
 
     # --- training --------------------------------------------------------------------------

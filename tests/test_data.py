@@ -219,3 +219,39 @@ def test_rows_hash_alike_whatever_their_padding():
     wide, _ = encode_words(["ab", "ba", "a"], Vocab(list("ab")), 9)                  # (3, 10)
     h = row_hashes(X.numpy())
     assert (h == row_hashes(wide.numpy())).all() and len(set(h.tolist())) == 3
+
+
+def test_text_is_read_in_nfc_unless_asked_not_to(tmp_path):
+    """A precomposed é (U+00E9) and an e with a combining acute (U+0065 U+0301) are one character
+    after NFC; --no-normalize keeps the code points as they are."""
+    import makemore as mm
+    from makemore.cli import main as cli
+    lines = ["Ren\u00e9", "Rene\u0301", "Jos\u00e9", "Jose\u0301"] * 5 + ["ana", "bo", "Ren\u00e9ra"]
+    f = tmp_path / "accents.txt"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert set(read_words(f)) == {"René", "José", "ana", "bo", "Renéra"} and "\u0301" not in "".join(read_words(f))
+    assert "\u0301" in "".join(read_words(f, normalize=False))
+    assert cli(["train", "-i", str(f), "-o", str(tmp_path / "nfc"), "--type", "bigram", "--no-progress", "--samples", "0"]) == 0
+    assert cli(["train", "-i", str(f), "-o", str(tmp_path / "raw"), "--type", "bigram", "--no-progress", "--samples", "0",
+                "--no-normalize"]) == 0
+    nfc_run, raw_run = mm.load_run(tmp_path / "nfc"), mm.load_run(tmp_path / "raw")
+    assert nfc_run.config["data"]["normalize"] == "NFC" and raw_run.config["data"]["normalize"] == "none"
+    assert "\u0301" not in nfc_run.vocab.chars and "\u0301" in raw_run.vocab.chars
+    # what a user types is read the run's way: a decomposed é scores as the precomposed one
+    assert nfc_run.score(["Rene\u0301"])[0]["nll"] == nfc_run.score(["Ren\u00e9"])[0]["nll"]
+    assert all(s["item"].startswith("Ren\u00e9") for s in nfc_run.sample(3, prefix="Rene\u0301", seed=0))
+
+
+def test_a_run_from_before_normalization_rebuilds_its_split_as_it_was(tmp_path):
+    """config.json without data.normalize (an earlier version's) means the text was read as it is."""
+    import json
+    import makemore as mm
+    f = tmp_path / "accents.txt"
+    f.write_text("\n".join(["Rene\u0301", "Ren\u00e9", "ana", "bo"] * 5) + "\n", encoding="utf-8")
+    run = mm.create_run(tmp_path / "r", f, type="bigram", normalize=False)
+    run.train(progress=False)
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    del config["data"]["normalize"]
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    old = mm.load_run(tmp_path / "r")
+    assert old.data.train.words == run.data.train.words and old.evaluate() == run.evaluate()

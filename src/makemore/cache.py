@@ -92,12 +92,13 @@ def entry_key(sha256: str, settings: dict) -> str:
 def prepare(input=None, *, encoding: str = "utf-8", max_len: int = 256, max_bytes: int = MAX_BYTES,
             dedupe: bool = False, split_seed: int = 42, vocab: list[str] | None = None,
             data_max_len: int | None = None, cache: Path | None = None, min_items: int = 0,
-            tagged: bool = False, tag_names: list[str] | None = None) -> Prepared:
+            tagged: bool = False, tag_names: list[str] | None = None, normalize: bool = True) -> Prepared:
     """The split of `input` as build_dataset makes it (with a run's vocab and data_max_len, to
     encode its way), from the cache directory `cache` when an entry is there, else read and then
     cached. min_items: fewer items (after --dedupe) is a DataError.
     tagged: `input` is TAG<TAB>ITEM lines (the bundled locales.tsv when None) or, whatever this
     says, a directory of text files, one per tag; tag_names: a run's tags, to index them its way.
+    normalize: the text in Unicode NFC (a run trained before this setting existed reads without).
 
     A run's own file, encoded its own way, finds the entry its training wrote: that entry is
     keyed without the vocabulary and length, which are the file's own."""
@@ -108,6 +109,8 @@ def prepare(input=None, *, encoding: str = "utf-8", max_len: int = 256, max_byte
     settings = {"encoding": encoding, "max_len": max_len, "dedupe": dedupe, "split_seed": split_seed}
     if tagged:                                # untagged entries keep their keys
         settings["tagged"] = True
+    if normalize:
+        settings["normalize"] = "NFC"
     sha = file_sha256(file, max_bytes) if cache is not None else None
     own = None if sha is None else cache / entry_key(sha, settings)             # the file's own vocabulary and length
     given = None if sha is None or (vocab is None and data_max_len is None) else \
@@ -120,12 +123,13 @@ def prepare(input=None, *, encoding: str = "utf-8", max_len: int = 256, max_byte
             return Prepared(data, recorded_path(input), sha, meta["dropped"], meta["chars"], "loaded", meta.get("tag_counts"))
     tags, names, counts = None, None, None
     if tagged:
-        read, path, read_sha = read_tagged(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
+        read, path, read_sha = read_tagged(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes,
+                                           normalize=normalize)
         read, dropped = dedupe_tagged(read) if dedupe else (read, 0)
         items, counts = read.items, read.counts
         tags, names = _tag_indices(read, tag_names, shown)
     else:
-        read = read_input(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes)
+        read = read_input(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes, normalize=normalize)
         path, read_sha, items = read.path, read.sha256, read.items
         items, dropped = dedupe_items(items) if dedupe else (items, 0)
     del read

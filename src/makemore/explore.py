@@ -86,9 +86,10 @@ def check_bool(value, field: str) -> bool:
 
 def check_text(run, value, field: str, empty: bool = True, longest: int | None = None) -> str:
     """A string of the run's characters, at most `longest` (default: the run's longest item) and
-    MAX_CHARS characters; empty only if `empty`."""
+    MAX_CHARS characters; empty only if `empty`. Returned as the run reads text (in NFC if it normalizes)."""
     if not isinstance(value, str):
         raise FieldError(field, f"must be a string, got {kind_of(value)}")
+    value = run.as_read(value)                     # in NFC, if the run reads its text so
     longest = min(MAX_CHARS, run.max_len if longest is None else longest)
     if len(value) > longest:
         raise FieldError(field, f"is {len(value)} characters; at most {longest} here")

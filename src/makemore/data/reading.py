@@ -1,12 +1,14 @@
 """Reading items: a text file (or the bundled names.txt) read once, bounded and hashed, decoded,
-checked (the encoding, control characters, the length limit) and stripped, line by line, into
-one flat array of code points (`Items`); every problem a DataError naming the file and line."""
+brought to Unicode NFC (unless asked not to), checked (the encoding, control characters, the
+length limit) and stripped, line by line, into one flat array of code points (`Items`); every
+problem a DataError naming the file and line."""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -156,14 +158,16 @@ def recorded_path(path) -> str:
 
 
 def read_input(path: str | Path | None = None, encoding: str = "utf-8", max_len: int = 256,
-               max_bytes: int = MAX_BYTES) -> Input:
+               max_bytes: int = MAX_BYTES, normalize: bool = True) -> Input:
     """Read one item per line: strip each line, drop blank lines. Errors name the file and line.
-    The file is read once, streamed and bounded by max_bytes; its path is recorded absolute."""
+    The file is read once, streamed and bounded by max_bytes; its path is recorded absolute.
+    normalize: bring the text to Unicode NFC first (nfc), so that an "é" written as "e" and a
+    combining accent and one written as one code point are the same character."""
     file, shown = check_read_options(path, encoding, max_len, max_bytes)
     raw, sha = read_bytes(file, shown, max_bytes)
     if not raw:
         raise DataError(f"{shown}: file is empty")
-    return Input(parse_items(raw, shown, encoding, max_len), recorded_path(path), sha)
+    return Input(parse_items(raw, shown, encoding, max_len, normalize), recorded_path(path), sha)
 
 
 def decode_text(raw: bytes, shown: str, encoding: str) -> np.ndarray:
@@ -198,10 +202,23 @@ def _strip(ws: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
         starts[k], ends[k] = (starts[k] + kept[0], starts[k] + kept[-1] + 1) if len(kept) else (starts[k], starts[k])
 
 
-def parse_items(raw: bytes, shown: str, encoding: str, max_len: int) -> Items:
-    """The items of a file's bytes: decoded, checked for control characters, cut at any line
-    ending, stripped, blank lines dropped, no item over max_len; by array operations."""
+def nfc(cps: np.ndarray) -> np.ndarray:
+    """Code points in Unicode normalization form C (canonical composition): unchanged when they
+    already are (ASCII always is, and most text), else composed through a Python string."""
+    if cps.dtype == np.uint8:
+        return cps
+    text = cps.tobytes().decode("utf-32-le")
+    if unicodedata.is_normalized("NFC", text):
+        return cps
+    return np.frombuffer(unicodedata.normalize("NFC", text).encode("utf-32-le"), dtype=np.uint32)
+
+
+def parse_items(raw: bytes, shown: str, encoding: str, max_len: int, normalize: bool = True) -> Items:
+    """The items of a file's bytes: decoded, in NFC (normalize), checked for control characters,
+    cut at any line ending, stripped, blank lines dropped, no item over max_len; by array operations."""
     cps = decode_text(raw, shown, encoding)                                    # (n,) code points
+    if normalize:
+        cps = nfc(cps)
     if not len(cps):                                                       # a byte-order mark alone
         raise DataError(f"{shown}: no items (every line is blank)")
     ctrl = CONTROL[cps] if cps.dtype == np.uint8 else CONTROL[np.minimum(cps, 255)]
@@ -241,9 +258,9 @@ def parse_items(raw: bytes, shown: str, encoding: str, max_len: int) -> Items:
 
 
 def read_words(path: str | Path | None = None, encoding: str = "utf-8", max_len: int = 256,
-               max_bytes: int = MAX_BYTES) -> list[str]:
+               max_bytes: int = MAX_BYTES, normalize: bool = True) -> list[str]:
     """The items of a file (read_input's words): the bundled names.txt when path is None."""
-    return read_input(path, encoding, max_len, max_bytes).words
+    return read_input(path, encoding, max_len, max_bytes, normalize).words
 
 
 def dedupe_words(words: list[str]) -> tuple[list[str], int]:

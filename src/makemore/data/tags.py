@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .reading import BUNDLED, BUNDLED_TAGGED, MAX_BYTES, Items, decode_text, read_bytes, check_read_options, parse_items, recorded_path
+from .reading import (BUNDLED, BUNDLED_TAGGED, MAX_BYTES, Items, check_read_options, decode_text, nfc, parse_items,
+                      read_bytes, recorded_path)
 
 FEW = 10                 # a tag with fewer items than this is warned about (and kept)
 TAG_BANNED = ",="        # a blend is written tag=weight,tag=weight
@@ -53,9 +54,11 @@ def check_tag(tag: str, where: str) -> str:
     return tag
 
 
-def parse_tagged(raw: bytes, shown: str, encoding: str, max_len: int) -> tuple[Items, list[str]]:
-    """The items of a `TAG<TAB>ITEM` file's bytes and each one's tag (as a string)."""
+def parse_tagged(raw: bytes, shown: str, encoding: str, max_len: int, normalize: bool = True) -> tuple[Items, list[str]]:
+    """The items of a `TAG<TAB>ITEM` file's bytes and each one's tag (as a string), in NFC (normalize)."""
     cps = decode_text(raw, shown, encoding)
+    if normalize:
+        cps = nfc(cps)
     text = cps.tobytes().decode("latin-1" if cps.dtype == np.uint8 else "utf-32-le")
     tags, items = [], []
     for no, line in enumerate(text.splitlines(), 1):
@@ -73,7 +76,7 @@ def parse_tagged(raw: bytes, shown: str, encoding: str, max_len: int) -> tuple[I
     # the items' own checks (control characters, the length limit), with the file's line numbers
     body = "\n".join(item for _, item in items).encode("utf-8")
     try:
-        parsed = parse_items(body, shown, "utf-8", max_len)
+        parsed = parse_items(body, shown, "utf-8", max_len, normalize=False)
     except DataError as e:
         msg = str(e)
         head, _, rest = msg[len(shown) + 1:].partition(":")
@@ -85,21 +88,22 @@ def parse_tagged(raw: bytes, shown: str, encoding: str, max_len: int) -> tuple[I
     return parsed, tags
 
 
-def read_tagged(path=None, encoding: str = "utf-8", max_len: int = 256, max_bytes: int = MAX_BYTES):
+def read_tagged(path=None, encoding: str = "utf-8", max_len: int = 256, max_bytes: int = MAX_BYTES,
+                normalize: bool = True):
     """(TaggedItems, the path as a run records it, SHA-256) of a `TAG<TAB>ITEM` file or a directory
-    of text files, one per tag; the bundled locales.tsv when path is None."""
+    of text files, one per tag; the bundled locales.tsv when path is None. normalize: in NFC."""
     if path is not None and str(path) == BUNDLED:
         raise DataError("--tagged: the bundled names.txt has no tags; leave out -i for the bundled locales.tsv")
     path = BUNDLED_TAGGED if path is None else path
     file, shown = check_read_options(path, encoding, max_len, max_bytes)
     recorded = recorded_path(path)
     if file.is_dir():
-        tagged, sha = _read_directory(file, shown, encoding, max_len, max_bytes)
+        tagged, sha = _read_directory(file, shown, encoding, max_len, max_bytes, normalize)
         return tagged, recorded, sha
     raw, sha = read_bytes(file, shown, max_bytes)
     if not raw:
         raise DataError(f"{shown}: file is empty")
-    items, tags = parse_tagged(raw, shown, encoding, max_len)
+    items, tags = parse_tagged(raw, shown, encoding, max_len, normalize)
     return _tagged(items, tags), recorded, sha
 
 
@@ -110,7 +114,7 @@ def _dir_sha(parts) -> str:
     return h.hexdigest()
 
 
-def _read_directory(directory: Path, shown: str, encoding: str, max_len: int, max_bytes: int):
+def _read_directory(directory: Path, shown: str, encoding: str, max_len: int, max_bytes: int, normalize: bool):
     """(TaggedItems, SHA-256 over the files' names and SHA-256s) of a directory of NAME.txt files."""
     files = sorted(p for p in directory.iterdir() if p.suffix == ".txt" and not p.name.startswith(".") and p.is_file())
     if not files:
@@ -123,7 +127,7 @@ def _read_directory(directory: Path, shown: str, encoding: str, max_len: int, ma
         total += len(raw)
         if not raw.strip():
             raise DataError(f"{where}: file is empty; a tag needs items")
-        items = parse_items(raw, where, encoding, max_len)
+        items = parse_items(raw, where, encoding, max_len, normalize)
         all_items.append(items)
         tags += [tag] * len(items)
         parts.append((f.name, sha))

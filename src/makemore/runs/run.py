@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import unicodedata
 from dataclasses import asdict, replace
 
 import torch
@@ -69,6 +70,11 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
     return model.to(device).eval()
 
 
+def normalized(data: dict) -> bool:
+    """Whether a run reads its text in Unicode NFC (a run of an earlier version, without the key, did not)."""
+    return data.get("normalize", "none") == "NFC"
+
+
 def run_data(config: dict, input: str | None = None, beside=None) -> Prepared:
     """The split a run was trained on, made again as it was made (or loaded from the cache beside
     the run directory `beside`): from the same bytes (checked by their SHA-256) or an error. With
@@ -81,7 +87,7 @@ def run_data(config: dict, input: str | None = None, beside=None) -> Prepared:
                              max_bytes=d.get("max_bytes", MAX_BYTES), dedupe=bool(d.get("dedupe")),
                              split_seed=d["split_seed"], vocab=d["vocab"], data_max_len=d["max_len"],
                              cache=cache.cache_dir(beside), tagged=bool(d.get("tags")),
-                             tag_names=list(d["tags"]) if d.get("tags") else None)
+                             tag_names=list(d["tags"]) if d.get("tags") else None, normalize=normalized(d))
     if input is None and prepared.sha256 != d["sha256"]:
         raise DataError(f"{path}: changed since the run was trained (its SHA-256 differs), so the run's split "
                         "cannot be rebuilt from it; pass -i FILE to use a file knowingly")
@@ -235,12 +241,12 @@ class Run:
         d = self.config["data"]
         tags = None
         if self.tags:
-            read = read_tagged(input, encoding=d["encoding"], max_len=d["max_len"])[0]
+            read = read_tagged(input, encoding=d["encoding"], max_len=d["max_len"], normalize=normalized(d))[0]
             words = read.items.words()
             index = torch.tensor([tagging.check_tag(t, self.tags) for t in read.names], dtype=torch.long)
             tags = index[torch.from_numpy(read.tags)]
         else:
-            words = read_words(input, encoding=d["encoding"], max_len=d["max_len"])
+            words = read_words(input, encoding=d["encoding"], max_len=d["max_len"], normalize=normalized(d))
         unknown = self.vocab.unknown_chars(words)
         if unknown:
             raise DataError(f"{input}: characters not in the model's vocabulary: {''.join(unknown[:20])!r}")
@@ -271,6 +277,8 @@ class Run:
         if tag is not None or self.tags:
             names = self._tagged("--tag")
             weights = tagging.tag_weights(tag, names, self.config["data"]["tags_train"])
+        if isinstance(options.get("prefix"), str):
+            options["prefix"] = self.as_read(options["prefix"])
         drawn = sample_tagged(self.model, self.vocab, n, self.max_len, weights, device=self.device, **options)
         items = [w[::-1] if self.reverse else w for w, _ in drawn]
         novel = self.novelty(items) if marks else ["?"] * len(items)
@@ -280,8 +288,15 @@ class Run:
                 o["tag"] = self.tags[t]
         return out
 
+    def as_read(self, text: str) -> str:
+        """Text as the run reads its items: in Unicode NFC if it normalizes."""
+        return unicodedata.normalize("NFC", text) if isinstance(text, str) and normalized(self.config["data"]) else text
+
     def _read_order(self, items: list[str]) -> list[str]:
-        return [w[::-1] for w in items] if self.reverse and not isinstance(items, str) else items
+        if isinstance(items, str):
+            return items
+        items = [self.as_read(w) for w in items]
+        return [w[::-1] for w in items] if self.reverse else items
 
     def score(self, items: list[str], tag: str | None = None) -> list[dict]:
         """Each item's NLL: {"item", "nll" (nats), "nll_per_char", "chars"}. A run of tagged items:
@@ -336,8 +351,8 @@ class Run:
 
 def create_run(path, input=None, *, type: str | None = None, preset: str | None = None, recipe: str | None = None,
                encoding: str = "utf-8", max_len: int = 256, dedupe: bool = False, split_seed: int = 42,
-               max_bytes: int = MAX_BYTES, reverse: bool = False, tagged: bool = False, force: bool = False,
-               device="auto", **options) -> Run:
+               max_bytes: int = MAX_BYTES, reverse: bool = False, tagged: bool = False, normalize: bool = True,
+               force: bool = False, device="auto", **options) -> Run:
     """A new run in `path`, ready to train: every option checked, the data read and split, the
     model built (after a check that it and its training fit in memory). Nothing is written until
     run.train() (with force, the old run is removed then).
@@ -345,13 +360,15 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
     reverse: the model reads every item right to left (the split is the same items).
     tagged: the input's lines are TAG<TAB>ITEM (the bundled locales.tsv when input is None); a
     directory of text files, one per tag, is read as tagged items whatever this says.
+    normalize: read the text in Unicode NFC (False: as it is, code point for code point).
     Under torchrun every process calls it; rank 0 alone checks and writes the directory."""
     device = distributed.launch(resolve_device(device))
     if distributed.is_writer():
         check_new(path, force)
     resolved = presets.resolve(type, preset, recipe, **options)
     prepared = cache.prepare(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes, dedupe=dedupe,
-                             split_seed=split_seed, cache=cache.cache_dir(path), min_items=10, tagged=tagged)
+                             split_seed=split_seed, cache=cache.cache_dir(path), min_items=10, tagged=tagged,
+                             normalize=normalize)
     data = prepared.data.reversed() if reverse else prepared.data
     check_memory(resolved.type, resolved.model, resolved.train, data)
     torch.manual_seed(resolved.train.seed)                     # the seed sets the initial weights too
@@ -362,6 +379,7 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
         "model": asdict(model.config),
         "data": {"input": prepared.path, "sha256": prepared.sha256, "encoding": encoding, "max_len_limit": max_len,
                  "max_bytes": max_bytes, "dedupe": dedupe, "reverse": bool(reverse),
+                 "normalize": "NFC" if normalize else "none",
                  "dedupe_dropped": prepared.dropped, "split_seed": split_seed, "vocab": data.vocab.chars,
                  "max_len": data.max_len, "items": {s: len(data.split(s)) for s in SPLITS},
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},

@@ -16,7 +16,7 @@ CONFIG_KEYS = ("type", "model", "data")
 DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
 DATA_TYPES = {"input": str, "sha256": str, "encoding": str, "max_len_limit": int, "split_seed": int, "vocab": list,
               "max_len": int, "max_bytes": int, "dedupe": bool, "dedupe_dropped": int, "items": dict, "targets": dict,
-              "reverse": bool, "tags": dict, "tags_train": dict}
+              "reverse": bool, "tags": dict, "tags_train": dict, "normalize": str}
 MIXES = ("fit", "equal", "product")   # an ensemble's: linear weights fitted on val, equal ones, or a product's exponents
 JSON_TYPES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a JSON object"}
 
@@ -73,6 +73,8 @@ def check_data(d, where):
         codecs.lookup(d["encoding"])
     except LookupError:
         bad(where, "data.encoding", "a known text encoding", d["encoding"])
+    if d.get("normalize", "none") not in ("NFC", "none"):
+        bad(where, "data.normalize", '"NFC" or "none"', d["normalize"])
     if d.get("tags"):                      # tagged items: the tags (sorted) and their counts, in train too
         if list(d["tags"]) != sorted(d["tags"]) or not all(fits(n, int) and n >= 0 for n in d["tags"].values()):
             bad(where, "data.tags", "tags in sorted order with their item counts", d["tags"])

@@ -19,6 +19,7 @@ serve-tags-watch.png (p(tag | item) as an item is typed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import tempfile
 import threading
@@ -35,14 +36,23 @@ def chromium() -> str:
     return path
 
 
-def shoot(url: str, out: Path, watch_run: str, inside_run: str, width: int = 1240) -> list[Path]:
+@contextlib.contextmanager
+def browser_page(width: int):
+    """A page of a fresh headless Chromium profile, 560 pixels high to start with."""
     from playwright.sync_api import sync_playwright
-    saved = []
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         browser = p.chromium.launch_persistent_context(profile, executable_path=chromium(), headless=True,
                                                        args=CHROMIUM_ARGS, viewport={"width": width, "height": 560},
                                                        device_scale_factor=1)
-        page = browser.new_page()
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def shoot(url: str, out: Path, watch_run: str, inside_run: str, width: int = 1240) -> list[Path]:
+    saved = []
+    with browser_page(width) as page:
         page.goto(f"{url}#view=generate&run={watch_run}")
         page.wait_for_selector("body.ready")
         page.fill("#gen-form [name=seed]", "7")
@@ -72,18 +82,12 @@ def shoot(url: str, out: Path, watch_run: str, inside_run: str, width: int = 124
         page.wait_for_selector("#compare .chips .chip")
         page.wait_for_timeout(300)
         saved.append(_save(page, out / "serve-runs.png"))
-        browser.close()
     return saved
 
 
 def shoot_tagged(url: str, out: Path, run: str, width: int = 1240) -> list[Path]:
-    from playwright.sync_api import sync_playwright
     saved = []
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        browser = p.chromium.launch_persistent_context(profile, executable_path=chromium(), headless=True,
-                                                       args=CHROMIUM_ARGS, viewport={"width": width, "height": 560},
-                                                       device_scale_factor=1)
-        page = browser.new_page()
+    with browser_page(width) as page:
         page.goto(f"{url}#view=generate&run={run}")
         page.wait_for_selector("body.ready")
         page.select_option("#gen-tag", "*blend")
@@ -98,7 +102,6 @@ def shoot_tagged(url: str, out: Path, run: str, width: int = 1240) -> list[Path]
         page.wait_for_function("() => document.querySelectorAll('#watch-tags .row').length > 0")
         page.wait_for_timeout(500)
         saved.append(_save(page, out / "serve-tags-watch.png"))
-        browser.close()
     return saved
 
 

@@ -86,10 +86,15 @@ def bigram_heatmap(counts, labels: list[str], path, title: str) -> Path:
         for j in range(V):
             ax.text(j, i, labels[i] + labels[j], ha="center", va="bottom", color="gray", fontsize=8)
             ax.text(j, i, f"{int(counts[i][j])}", ha="center", va="top", color="gray", fontsize=7)
-    ax.set_xticks(range(V), labels)
-    ax.set_yticks(range(V), labels)
-    ax.set_xlabel("next character")
-    ax.set_ylabel("previous character")
+    return _grid_done(fig, ax, labels, ("next character", "previous character"), title, path)
+
+
+def _grid_done(fig, ax, labels, axes: tuple[str, str], title: str, path, rotate: int = 0) -> Path:
+    """A square grid figure's ticks (one per label on both axes), its axis names (x, y) and title, saved."""
+    ax.set_xticks(range(len(labels)), labels, rotation=rotate)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
     ax.set_title(title)
     fig.tight_layout()
     return _save(fig, path)
@@ -110,13 +115,7 @@ def confusion_plot(confusion, labels: list[str], path, title: str) -> Path:
             if counts[i, j]:
                 ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=8,
                         color="white" if share[i, j] > 0.5 else "black")
-    ax.set_xticks(range(K), labels, rotation=90)
-    ax.set_yticks(range(K), labels)
-    ax.set_xlabel("predicted tag")
-    ax.set_ylabel("true tag")
-    ax.set_title(title)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _grid_done(fig, ax, labels, ("predicted tag", "true tag"), title, path, rotate=90)
 
 
 def loss_curves(runs: list[tuple[str, list[dict]]], path, window: int = 1) -> Path:

@@ -161,6 +161,16 @@ def test_generate_twenty_items(served, browser_page, shots):
     page.click("#gen-go")
     page.wait_for_selector("#error[hidden]", state="attached")
     page.screenshot(path=str(shots / "serve-generate.png"), full_page=True)
+    page.fill("#gen-form [name=suffix]", "n")                               # a shape: every item ends in "n"
+    page.fill("#gen-form [name=max_len]", "7")
+    with page.expect_response("**/api/sample"):
+        page.click("#gen-go")
+    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+    shown = page.eval_on_selector_all("#gen-items li .item", "ls => ls.map(l => l.textContent)")
+    assert len(shown) == 20 and all(w.endswith("n") and len(w) <= 7 for w in shown), shown
+    assert "meet the shape" in page.text_content("#gen-summary")
+    page.fill("#gen-form [name=suffix]", "")
+    page.fill("#gen-form [name=max_len]", "")
     assert not log["elsewhere"]
 
 

@@ -71,6 +71,7 @@ OPTIONS = {
     "tag": (("--tag",), dict(metavar="TAG", help="a run of tagged items: items of this tag (a blend: it=0.7,es=0.3); "
                              "default: tags drawn from their training frequencies")),
     "split": (("--split",), dict(default="test", choices=["train", "val", "test"], help="which split (default: test)")),
+    "max_len": (("--max-len",), dict(type=int, metavar="N", help="the longest item, in characters")),
     "top": (("--top",), dict(type=int, metavar="N", help="show the N first at most")),
     "encoding": (("--encoding",), dict(default="utf-8", help="text encoding of the input (default: utf-8)")),
     "max_bytes": (("--max-bytes",), dict(type=int, default=MAX_BYTES, help=f"largest input read (default: {MAX_BYTES:,})")),

@@ -23,6 +23,15 @@ def add_arguments(s) -> None:
     s.add_argument("--unique", action="store_true", help="no repeated items")
     add(s, "tag")
     s.add_argument("--show-tag", action="store_true", help="print each item's tag (a run of tagged items)")
+    c = s.add_argument_group("constraints (every item meets them all, drawn from the model's distribution given them)")
+    c.add_argument("--suffix", metavar="S", help="items that end in S")
+    c.add_argument("--contains", metavar="S", action="append", help="items that hold S (repeatable)")
+    c.add_argument("--excludes", metavar="S", action="append", help="items that never hold S (repeatable)")
+    c.add_argument("--min-len", type=int, metavar="N", help="items of at least N characters")
+    add(c, "max_len", help="items of at most N characters (default: the model's longest)")
+    c.add_argument("--regex", metavar="R", help="items that match the regular expression R, whole (no back-references)")
+    c.add_argument("--particles", type=int, metavar="P", help="sequential Monte Carlo particles per item "
+                   "(default: 256; more: closer to the exact conditional distribution, slower)")
     add(s, "weights", "json", "device")
 
 
@@ -31,8 +40,12 @@ def main(a) -> int:
     run = load_run(a.out, a.weights, a.device)
     if a.show_tag and not run.tags:
         raise UsageError(f"--show-tag: {run.path} was trained on untagged items")
+    constraints = {k: v for k, v in (("suffix", a.suffix), ("contains", a.contains), ("excludes", a.excludes),
+                                     ("min_len", a.min_len), ("max_len", a.max_len), ("regex", a.regex)) if v is not None}
+    if a.particles is not None and not constraints:
+        raise UsageError("--particles: give a constraint (--suffix, --contains, --excludes, --min-len, --max-len, --regex)")
     items = run.sample(a.num, prefix=a.prefix, unique=a.unique, seed=a.seed, temperature=a.temperature,
-                       top_k=a.top_k, top_p=a.top_p, tag=a.tag)
+                       top_k=a.top_k, top_p=a.top_p, tag=a.tag, constraints=constraints, particles=a.particles)
     marks = [s["novelty"] for s in items]
     if "?" in marks:
         print(f"warning: the run's data file {run.config['data']['input']} is gone; novelty not marked", file=sys.stderr)
@@ -41,6 +54,11 @@ def main(a) -> int:
     if a.json:
         print(json.dumps(items, ensure_ascii=False))
         return 0
+    if constraints:
+        p = sum(s["p_constraint"] for s in items) / len(items)
+        print(f"about 1 in {1 / p:,.0f} of this model's items{' that start with the prefix' if a.prefix else ''} "
+              f"meet the constraints ({'exactly' if items[0]['exact'] else 'estimated by the particles'})"
+              if p > 0 else "the model gives these constraints no probability", file=sys.stderr)
     for s in items:
         print(f"{s['item']:<24} {s['novelty']}" + (f"  {s['tag']}" if a.show_tag else ""))
     counts = {k: marks.count(k) for k in ("new", "train", "val/test")}

@@ -23,7 +23,7 @@ def add_arguments(t) -> None:
                    help="record update:data ratios every EVERY steps (default 10) into updates.json, for `diagnose`")
     g = t.add_argument_group("data")
     add(g, "input", "encoding", "tagged")
-    g.add_argument("--max-len", type=int, default=256, help="longest item allowed, in characters (default: 256)")
+    add(g, "max_len", default=256, help="longest item allowed, in characters (default: 256)")
     g.add_argument("--dedupe", action="store_true", help="drop repeated items (first occurrence kept)")
     g.add_argument("--reverse", action="store_true", help="read and write each item right to left (the same split)")
     g.add_argument("--no-normalize", action="store_true", help="keep the text as it is; by default it is brought to "

@@ -21,6 +21,7 @@ from ..errors import DataError, RunError, UsageError, first_line
 from ..evaluation import evaluate
 from ..models import build_model, shape_model
 from ..models.ensemble import build_mixture
+from ..constraints import sample_under
 from ..sampling import items_split, sample_tagged, score_items
 from ..train import TRAIN_FIELDS, TrainConfig, resolve_device, train
 from .directory import ASIDE, RunDir, check_new
@@ -266,26 +267,39 @@ class Run:
         found = self._index.where([w[::-1] for w in items] if self.reverse else items)
         return ["new" if f is None else "train" if f == "train" else "val/test" for f in found]
 
-    def sample(self, n: int = 20, marks: bool = True, tag=None, **options) -> list[dict]:
+    def sample(self, n: int = 20, marks: bool = True, tag=None, constraints: dict | None = None,
+               particles: int | None = None, **options) -> list[dict]:
         """n items from the model, each {"item", "novelty"}: new, train or val/test ('?' if the
         data file is gone), and for a run of tagged items "tag", the tag it was drawn under.
         tag (tagged runs): "it", a blend "it=0.7,es=0.3" or {"it": 0.7, "es": 0.3}, or None for the
-        tags' training frequencies. options: prefix, unique, seed, temperature, top_k, top_p."""
-        if self.reverse and options.get("prefix"):
-            raise UsageError(f"--prefix: {self.path} reads items right to left, so it cannot continue a prefix")
+        tags' training frequencies. options: prefix, unique, seed, temperature, top_k, top_p.
+        constraints: {"suffix", "contains", "excludes", "min_len", "max_len", "regex"}, every one met by
+        every item, drawn from p(item | constraints) by sequential Monte Carlo with `particles`
+        per item (constraints.py); each item then also has "logp" and "p_constraint"."""
+        if self.reverse and (options.get("prefix") or constraints):
+            what = "--prefix" if options.get("prefix") else "constraints"
+            raise UsageError(f"{what}: {self.path} reads items right to left, so it cannot continue a prefix or "
+                             "constrain what comes next")
         weights = None
         if tag is not None or self.tags:
             names = self._tagged("--tag")
             weights = tagging.tag_weights(tag, names, self.config["data"]["tags_train"])
         if isinstance(options.get("prefix"), str):
             options["prefix"] = self.as_read(options["prefix"])
-        drawn = sample_tagged(self.model, self.vocab, n, self.max_len, weights, device=self.device, **options)
-        items = [w[::-1] if self.reverse else w for w, _ in drawn]
+        if constraints:
+            drawn = sample_under(self.model, self.vocab, self.max_len, n, constraints, weights, particles, read=self.as_read,
+                                 device=self.device, **options)
+        else:
+            drawn = [{"item": w, "tag": t} for w, t in
+                     sample_tagged(self.model, self.vocab, n, self.max_len, weights, device=self.device, **options)]
+        items = [d["item"][::-1] if self.reverse else d["item"] for d in drawn]
         novel = self.novelty(items) if marks else ["?"] * len(items)
         out = [{"item": w, "novelty": m} for w, m in zip(items, novel)]
-        if weights is not None:
-            for o, (_, t) in zip(out, drawn):
-                o["tag"] = self.tags[t]
+        for o, d in zip(out, drawn):
+            if weights is not None:
+                o["tag"] = self.tags[d["tag"]]
+            if constraints:
+                o.update(logp=d["logp"], p_constraint=d["p_constraint"], exact=d["exact"])
         return out
 
     def as_read(self, text: str) -> str:

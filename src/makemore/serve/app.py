@@ -31,7 +31,8 @@ def api_runs(app, run):
     return {"runs": [explore.summary(r, name) for name, r in app.runs.items()]}
 
 
-@route("/api/sample", "n", "temperature", "top_k", "top_p", "prefix", "seed", "unique", "tag")
+@route("/api/sample", "n", "temperature", "top_k", "top_p", "prefix", "seed", "unique", "tag", "suffix", "contains",
+       "excludes", "min_len", "max_len", "regex", "particles")
 def api_sample(app, run, **args):
     return {"items": explore.sample(run, **args)}
 

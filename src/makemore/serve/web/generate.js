@@ -29,12 +29,15 @@ export function tagChanged() {
 function generateArgs() {
   const f = $("#gen-form");
   const args = {run: state.run};
-  const ints = ["n", "top_k", "seed"];
-  for (const name of ["n", "temperature", "top_k", "top_p", "seed"]) {
+  const ints = ["n", "top_k", "seed", "min_len", "max_len"];
+  for (const name of ["n", "temperature", "top_k", "top_p", "seed", "min_len", "max_len"]) {
     const v = f.elements[name].value.trim();
     if (v !== "") args[name] = ints.includes(name) ? Number.parseInt(v, 10) : Number.parseFloat(v);
   }
   args.prefix = f.elements.prefix.value;
+  for (const name of ["suffix", "contains", "excludes", "regex"]) {
+    if (f.elements[name].value !== "") args[name] = f.elements[name].value;
+  }
   args.unique = f.elements.unique.checked;
   const run = currentRun();
   if (run && run.tags && run.tags.length) {
@@ -69,8 +72,11 @@ export async function generate() {
 function drawGenerated(items) {
   const count = (k) => items.filter((x) => x.novelty === k).length;
   const cls = {new: "new", train: "train", "val/test": "heldout"};
+  const share = items.length && items[0].p_constraint !== undefined
+    ? ` · about 1 in ${Math.round(1 / items.reduce((a, x) => a + x.p_constraint, 0) * items.length).toLocaleString()} of the model's items meet the shape${items[0].exact ? "" : " (estimated)"}`
+    : "";
   fill($("#gen-summary"), `${items.length} items from ${state.run}`,
-    h("span", {class: "sub"}, `${count("new")} new · ${count("train")} in train · ${count("val/test")} in val/test`));
+    h("span", {class: "sub"}, `${count("new")} new · ${count("train")} in train · ${count("val/test")} in val/test${share}`));
   fill($("#gen-items"), items.map((x) => h("li", {},
     h("span", {class: "item"}, x.item || "(empty)"),
     h("span", {class: `badge ${cls[x.novelty] || "unknown"}`}, x.novelty),

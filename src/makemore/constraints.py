@@ -247,12 +247,15 @@ def smc(model, automaton: Automaton, n: int, particles: int = 64, prefix: list[i
         tokens = nxt.to(device)
         if not bool(live.any()):
             break
-        idx = _resample(log_w.view(n, P), generator)                      # (n, P) or None
-        if idx is not None:
+        resampled = _resample(log_w.view(n, P), generator)                # ((n, P), (n,)) or None
+        if resampled is not None:
+            idx, low = resampled
             rows = (idx + torch.arange(n)[:, None] * P).flatten()         # (B,)
             state = model.select_rows(state, rows.to(device))
             tokens, auto, live, out, log_p = tokens[rows.to(device)], auto[rows], live[rows], out[rows], log_p[rows]
-            log_w = torch.logsumexp(log_w.view(n, P), 1, keepdim=True).sub(math.log(P)).expand(n, P).flatten().clone()
+            w = log_w.view(n, P)                                          # a resampled group's particles: its mean weight
+            mean = torch.logsumexp(w, 1, keepdim=True) - math.log(P)
+            log_w = torch.where(low[:, None], mean.expand(n, P), w[torch.arange(n)[:, None], idx]).flatten()
     pick = torch.multinomial(torch.softmax(log_w.view(n, P), 1).float(), 1, generator=generator)[:, 0]   # (n,)
     chosen = torch.arange(n) * P + pick
     estimate = torch.logsumexp(log_w.view(n, P), 1) - math.log(P)        # (n,) log p(constraint)
@@ -394,9 +397,10 @@ def sample_under(model, vocab: Vocab, model_max_len: int, n: int, constraints: d
     return drawn
 
 
-def _resample(log_w: torch.Tensor, generator) -> torch.Tensor | None:
-    """(n, P) log weights -> the particles each group keeps (n, P), multinomially, for the groups
-    whose effective sample size is below P/2 (the others keep their own, in order); None if none."""
+def _resample(log_w: torch.Tensor, generator):
+    """(n, P) log weights -> (the particles each group keeps (n, P), which groups were resampled
+    (n,)): multinomially, for the groups whose effective sample size is below P/2 (the others keep
+    their own, in order, and their weights); None if none is."""
     n, P = log_w.shape
     w = torch.softmax(log_w, 1)                                           # (n, P)
     ess = 1.0 / (w * w).sum(1)                                            # (n,)
@@ -405,4 +409,4 @@ def _resample(log_w: torch.Tensor, generator) -> torch.Tensor | None:
         return None
     idx = torch.arange(P).expand(n, P).clone()
     idx[low] = torch.multinomial(w[low].float(), P, replacement=True, generator=generator)
-    return idx
+    return idx, low

@@ -192,12 +192,13 @@ def nll_by_tag(item_nll, split, K):
     return out
 
 
-def compare(type_, data, steps, per_tag_steps, log):
-    """Test NLL per tag: tagged vs one model per tag vs untagged."""
+def compare(name, data, fit, log):
+    """Test NLL per tag: tagged vs one model per tag vs untagged. fit(dataset, n_tags, alone) ->
+    (the fitted model, seconds); alone: a model of one tag's items."""
     from makemore.evaluation import item_nll
     K, test = len(data.tags), data.test
-    tagged, t_tagged = fitted(type_, data, K, steps)
-    plain, t_plain = fitted(type_, untagged(data), 0, steps)
+    tagged, t_tagged = fit(data, K, False)
+    plain, t_plain = fit(untagged(data), 0, False)
     rows = {"tagged": nll_by_tag(item_nll(tagged, test), test, K),
             "untagged": nll_by_tag(item_nll(plain, test.with_tags(None)), test, K), "per_tag": {}}
     seconds = {"tagged": t_tagged, "untagged": t_plain, "per_tag": 0.0}
@@ -205,10 +206,10 @@ def compare(type_, data, steps, per_tag_steps, log):
         own = per_tag_data(data, k)
         if len(own.train) == 0 or len(own.test) == 0:
             continue
-        m, t = fitted(type_, own, 0, per_tag_steps)
+        m, t = fit(own, 0, True)
         seconds["per_tag"] += t
         rows["per_tag"][k] = (item_nll(m, own.test).sum().item(), own.test.n_targets)
-        log(f"  {type_} per tag {data.tags[k]}: {rows['per_tag'][k][0] / max(1, rows['per_tag'][k][1]):.4f} "
+        log(f"  {name} per tag {data.tags[k]}: {rows['per_tag'][k][0] / max(1, rows['per_tag'][k][1]):.4f} "
             f"(tagged {rows['tagged'][k][0] / max(1, rows['tagged'][k][1]):.4f})")
     table = {}
     for k, tag in enumerate(data.tags):
@@ -217,6 +218,16 @@ def compare(type_, data, steps, per_tag_steps, log):
                       "test_targets": n, **{w: rows[w][k][0] / n for w in ("tagged", "untagged", "per_tag") if k in rows[w] and n}}
     total = {w: sum(v[0] for v in rows[w].values()) / sum(v[1] for v in rows[w].values()) for w in rows}
     return tagged, {"tags": table, "total": total, "seconds": seconds}
+
+
+def ngram5(d, k, alone=False):
+    """The 5-gram (Kneser-Ney) of a dataset, tagged if k, counted: (model, seconds)."""
+    from makemore.models import build_model
+    t0 = time.perf_counter()
+    m = build_model("ngram", d.vocab.size, d.max_len + 1, k, n=5)
+    x, y, _ = m.examples(d.train)
+    m.fit(x, y, tags=m.example_tags(d.train) if k else None)
+    return m.eval(), time.perf_counter() - t0
 
 
 def baseline(data):
@@ -310,9 +321,9 @@ def measure_one(name, quick, log):
     data = build_dataset(tagged_items.items, tags=tagged_items.tags, tag_names=tagged_items.names)
     steps, per_tag = (300, 150) if quick else (8000, 2000)
     log(f"{name}: {len(tagged_items.items):,} items, {len(data.tags)} tags, vocabulary {data.vocab.size}")
-    lstm, lstm_nll = compare("lstm", data, steps, per_tag, log)
+    lstm, lstm_nll = compare("lstm", data, lambda d, k, alone: fitted("lstm", d, k, per_tag if alone else steps), log)
     log(f"  lstm total {lstm_nll['total']}")
-    ngram, ngram_nll = compare_ngram(data)
+    ngram, ngram_nll = compare("5-gram", data, ngram5, log)
     clf, val_acc, C = baseline(data)
     res = {"items": len(tagged_items.items), "tags": data.tags, "vocab_size": data.vocab.size,
            "nll": {"lstm": lstm_nll, "5-gram": ngram_nll},
@@ -320,30 +331,6 @@ def measure_one(name, quick, log):
            "fidelity": fidelity(lstm, clf, data, 200 if quick else 1000)}
     log(f"  classify {res['classify']}")
     return res, data
-
-
-def compare_ngram(data):
-    """The 5-gram (Kneser-Ney) the same three ways."""
-    from makemore.evaluation import item_nll
-    from makemore.models import build_model
-    K, test = len(data.tags), data.test
-
-    def fit(d, k):
-        m = build_model("ngram", d.vocab.size, d.max_len + 1, k, n=5)
-        x, y, _ = m.examples(d.train)
-        return m.fit(x, y, tags=m.example_tags(d.train) if k else None).eval()
-    tagged, plain = fit(data, K), fit(untagged(data), 0)
-    rows = {"tagged": nll_by_tag(item_nll(tagged, test), test, K),
-            "untagged": nll_by_tag(item_nll(plain, test.with_tags(None)), test, K), "per_tag": {}}
-    for k in range(K):
-        own = per_tag_data(data, k)
-        if len(own.train) and len(own.test):
-            rows["per_tag"][k] = (item_nll(fit(own, 0), own.test).sum().item(), own.test.n_targets)
-    table = {tag: {"test_targets": rows["tagged"][k][1],
-                   **{w: rows[w][k][0] / rows["tagged"][k][1] for w in rows if k in rows[w] and rows["tagged"][k][1]}}
-             for k, tag in enumerate(data.tags)}
-    total = {w: sum(v[0] for v in rows[w].values()) / sum(v[1] for v in rows[w].values()) for w in rows}
-    return tagged, {"tags": table, "total": total}
 
 
 def measure(quick=False):

@@ -82,6 +82,13 @@ def open_view(page, served, view, run):
     page.wait_for_selector("body.ready")
 
 
+def generate_now(page):
+    """Click Generate and wait for its items to be drawn."""
+    with page.expect_response("**/api/sample"):
+        page.click("#gen-go")
+    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+
+
 def chip_labels(page):
     return page.eval_on_selector_all("#watch-item .chip", "cs => cs.map(c => [c.querySelector('.c').textContent, "
                                      "c.querySelector('.n').textContent, getComputedStyle(c).backgroundColor])")
@@ -143,9 +150,7 @@ def test_generate_twenty_items(served, browser_page, shots):
     page.fill("#gen-form [name=n]", "20")
     page.fill("#gen-form [name=seed]", "11")
     page.fill("#gen-form [name=temperature]", "0.8")
-    with page.expect_response("**/api/sample"):
-        page.click("#gen-go")
-    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+    generate_now(page)
     shown = page.eval_on_selector_all("#gen-items li", "ls => ls.map(l => [l.querySelector('.item').textContent, "
                                       "l.querySelector('.badge').textContent])")
     want = api(served, "sample", run="transformer", n=20, seed=11, temperature=0.8, prefix="", unique=False)["items"]
@@ -163,9 +168,7 @@ def test_generate_twenty_items(served, browser_page, shots):
     page.screenshot(path=str(shots / "serve-generate.png"), full_page=True)
     page.fill("#gen-form [name=suffix]", "n")                               # a shape: every item ends in "n"
     page.fill("#gen-form [name=max_len]", "7")
-    with page.expect_response("**/api/sample"):
-        page.click("#gen-go")
-    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+    generate_now(page)
     shown = page.eval_on_selector_all("#gen-items li .item", "ls => ls.map(l => l.textContent)")
     assert len(shown) == 20 and all(w.endswith("n") and len(w) <= 7 for w in shown), shown
     assert "meet the shape" in page.text_content("#gen-summary")
@@ -315,9 +318,7 @@ def tagged_page(page, log, server, errors_before):
     assert page.is_visible("#gen-tag") and page.is_hidden("#gen-blend-label")
     page.select_option("#gen-tag", "x")
     page.fill("#gen-form [name=seed]", "5")
-    with page.expect_response("**/api/sample"):
-        page.click("#gen-go")
-    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+    generate_now(page)
     shown = page.eval_on_selector_all("#gen-items li", "ls => ls.map(l => [l.querySelector('.item').textContent, "
                                       "l.querySelector('.badge.tag').textContent])")
     want = api(server, "sample", run="tagged", n=20, seed=5, tag="x", prefix="", unique=False)["items"]
@@ -328,9 +329,7 @@ def tagged_page(page, log, server, errors_before):
     page.click("#gen-go")
     page.wait_for_selector("#gen-form [name=blend].invalid")
     page.fill("#gen-form [name=blend]", "a=3,x=1")
-    with page.expect_response("**/api/sample"):
-        page.click("#gen-go")
-    page.wait_for_function("() => !document.querySelector('#gen-go').disabled")
+    generate_now(page)
     tags = page.eval_on_selector_all("#gen-items .badge.tag", "bs => bs.map(b => b.textContent)")
     assert set(tags) == {"a", "x"}
     open_view(page, server, "watch", "tagged")

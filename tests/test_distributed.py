@@ -37,6 +37,16 @@ def single(*argv):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=240)
 
 
+def one_and_two(tmp_path, common):
+    """The same training in one process (tmp_path/one) and in two under torchrun (tmp_path/two):
+    both finished processes and both runs' val losses by step."""
+    one = single("-o", tmp_path / "one", *common)
+    assert one.returncode == 0, one.stderr
+    two = torchrun("-o", tmp_path / "two", *common, extra=["--standalone"])
+    assert two.returncode == 0, two.stderr
+    return one, two, vals(tmp_path / "one"), vals(tmp_path / "two")
+
+
 def vals(d):
     return {r["step"]: r["val"] for r in RunDir(d).read_metrics() if "val" in r and not r.get("final")}
 
@@ -45,11 +55,7 @@ def vals(d):
 def test_two_processes_follow_one_at_the_same_global_batch(tmp_path, small_file, model):
     common = ["-i", small_file, *model, "--batch-size", 32, "--total-batch", 64, "--max-steps", 150,
               "--eval-interval", 50, "--seed", 3]
-    one = single("-o", tmp_path / "one", *common)
-    assert one.returncode == 0, one.stderr
-    two = torchrun("-o", tmp_path / "two", *common, extra=["--standalone"])
-    assert two.returncode == 0, two.stderr
-    a, b = vals(tmp_path / "one"), vals(tmp_path / "two")
+    one, two, a, b = one_and_two(tmp_path, common)
     assert list(a) == list(b) == [50, 100, 150]
     assert all(abs(a[s] - b[s]) < TOLERANCE for s in a), (a, b)
     assert a[150] < a[50] - 0.3 and b[150] < b[50] - 0.3              # both learned
@@ -131,10 +137,6 @@ def test_two_processes_train_on_tagged_items(tmp_path):
     tagged.write_text("\n".join(lines) + "\n", encoding="utf-8")
     common = ["-i", tagged, "--tagged", "--type", "mlp", "--batch-size", 32, "--total-batch", 64, "--max-steps", 100,
               "--eval-interval", 50, "--seed", 3]
-    one = single("-o", tmp_path / "one", *common)
-    assert one.returncode == 0, one.stderr
-    two = torchrun("-o", tmp_path / "two", *common, extra=["--standalone"])
-    assert two.returncode == 0, two.stderr
-    a, b = vals(tmp_path / "one"), vals(tmp_path / "two")
+    one, two, a, b = one_and_two(tmp_path, common)
     assert list(a) == list(b) == [50, 100] and all(abs(a[s] - b[s]) < TOLERANCE for s in a), (a, b)
     assert json.loads((tmp_path / "two" / "config.json").read_text())["model"]["n_tags"] == 16

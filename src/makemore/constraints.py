@@ -275,7 +275,7 @@ def exact_bigram(model, automaton: Automaton, n: int, prefix: list[int] = (), te
     for k in groups.unique().tolist():
         rows = (groups == k).nonzero().squeeze(1)
         table = model.logp if tags is None else model.tag_logp[k]                    # (V, V) log P[prev, next]
-        logP = F.log_softmax(filter_logits(table.float(), temperature, top_k, top_p), -1).double()
+        logP = F.log_softmax(filter_logits(table.float().cpu(), temperature, top_k, top_p), -1).double()
         ids, lp, z = _exact_rows(logP, automaton, len(rows), list(prefix), generator)
         out[rows], log_p[rows], log_z[rows] = ids, lp, z
     return out, log_p, log_z
@@ -351,13 +351,13 @@ def sample_constrained(model, vocab: Vocab, n: int, automaton: Automaton, tag_we
     prefix_ids = vocab.encode(prefix) if prefix else []
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     tags = None if tag_weights is None else torch.multinomial(tag_weights, n, replacement=True, generator=generator)
-    out = []
-    for a in range(0, n, max(1, 4096 // particles)):                # at most 4,096 particles stepped together
-        b = min(n, a + max(1, 4096 // particles))
+    out, step = [], max(1, 4096 // particles)                       # at most 4,096 particles stepped together
+    for a in range(0, n, step):
+        b = min(n, a + step)
         part = None if tags is None else tags[a:b]
         exact = isinstance(model, Bigram)
         if exact:                                                     # a count table: exactly
-            ids, logp, est = exact_bigram(model.cpu(), automaton, b - a, prefix_ids, generator=generator, tags=part,
+            ids, logp, est = exact_bigram(model, automaton, b - a, prefix_ids, generator=generator, tags=part,
                                           **options)
         else:
             ids, logp, est = smc(model, automaton, b - a, particles, prefix_ids, generator=generator, device=device,

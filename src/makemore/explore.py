@@ -124,25 +124,17 @@ def check_tag(run, value, field: str = "tag") -> int | None:
 
 
 def check_blend(run, value, field: str = "tag"):
-    """What sample takes as its tag: a tag, a blend {tag: weight > 0} or "it=0.7,es=0.3", or None."""
-    if isinstance(value, str) and ("=" in value or "," in value):
-        if not run.tags:
-            raise FieldError(field, "this run was trained on untagged items")
-        try:
-            tag_weights(value, run.tags, run.config["data"]["tags_train"])
-        except UsageError as e:
-            raise FieldError(field, str(e).removeprefix("--tag ")) from None
+    """What sample takes as its tag: a tag, a blend {tag: weight > 0} or "it=0.7,es=0.3", or None,
+    checked as tagging.tag_weights checks it."""
+    if not (isinstance(value, dict) or isinstance(value, str) and ("=" in value or "," in value)):
+        check_tag(run, value, field)
         return value
-    if isinstance(value, dict):
-        if not run.tags:
-            raise FieldError(field, "this run was trained on untagged items")
-        if not value:
-            raise FieldError(field, "a blend needs at least one tag")
-        for t, w in value.items():
-            check_tag(run, t, field)
-            check_float(w, f"{field}.{t}", 0.0, 1e9, open_lo=True)
-        return value
-    check_tag(run, value, field)
+    if not run.tags:
+        raise FieldError(field, "this run was trained on untagged items")
+    try:
+        tag_weights(value, run.tags, run.config["data"]["tags_train"])
+    except UsageError as e:
+        raise FieldError(field, str(e).removeprefix("--tag ")) from None
     return value
 
 
@@ -179,14 +171,21 @@ def _logits(run, text: str, tag: int | None = None) -> torch.Tensor:
     if tag is not None:
         logits, _ = run.model(_tokens(run, text), tags=torch.tensor([tag], device=run.device))
         return logits[0].float().cpu()
+    logp, joint = _under_every_tag(run, text)                                       # (K, T, V), (K, T)
+    weights = joint - torch.logsumexp(joint, 0)                                     # (K, T) log p(T | first t)
+    return torch.logsumexp(weights[..., None] + logp, 0).float()                    # (T, V)
+
+
+@torch.inference_mode()
+def _under_every_tag(run, text: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A run of tagged items over the boundary and text, once per tag: the log-probabilities
+    (K, T, V) float64 and log p(T) p(the first t characters | T) for each t (K, T)."""
     K = len(run.tags)
     logits, _ = run.model(_tokens(run, text).expand(K, -1), tags=torch.arange(K, device=run.device))  # (K, T, V)
     logp = F.log_softmax(logits.double().cpu(), -1)                                 # (K, T, V)
     seen = torch.tensor(run.vocab.encode(text), dtype=torch.long)                   # (T-1,)
     so_far = logp[:, :-1].gather(2, seen.expand(K, -1)[..., None])[..., 0].cumsum(1)   # (K, T-1) log p(first t | T)
-    joint = run.tag_log_prior[:, None] + torch.cat([torch.zeros(K, 1, dtype=torch.float64), so_far], 1)  # (K, T)
-    weights = joint - torch.logsumexp(joint, 0)                                     # (K, T) log p(T | first t)
-    return torch.logsumexp(weights[..., None] + logp, 0).float()                    # (T, V)
+    return logp, run.tag_log_prior[:, None] + torch.cat([torch.zeros(K, 1, dtype=torch.float64), so_far], 1)
 
 
 def _likeliest_tag(run, prefix: str, tag: int | None) -> int | None:
@@ -194,13 +193,7 @@ def _likeliest_tag(run, prefix: str, tag: int | None) -> int | None:
     (times the tag's prior)."""
     if tag is not None or not run.tags:
         return tag
-    K = len(run.tags)
-    with torch.inference_mode():
-        logits, _ = run.model(_tokens(run, prefix).expand(K, -1), tags=torch.arange(K, device=run.device))
-    logp = F.log_softmax(logits.double().cpu(), -1)[:, :-1]                         # (K, T-1, V)
-    seen = torch.tensor(run.vocab.encode(prefix), dtype=torch.long)
-    joint = run.tag_log_prior + logp.gather(2, seen.expand(K, -1)[..., None])[..., 0].sum(1)
-    return int(joint.argmax())
+    return int(_under_every_tag(run, prefix)[1][:, -1].argmax())
 
 
 def _tag_args(run, tag: int | None, rows: int = 1) -> dict:

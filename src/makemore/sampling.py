@@ -256,9 +256,9 @@ def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu
     """NLL of each item under the model: total nats, and per character (the end counts as one).
     tags (N,): each item's tag (a model of tagged items: log p(item | tag)). totals: the items'
     NLLs already computed (a tagged model's marginal), to report the same way."""
-    split = items_split(vocab, items, max_len)
-    if totals is None:
+    if totals is None:                                                             # (given: the items were checked)
         model.eval()
+        split = items_split(vocab, items, max_len)
         totals = item_nll(model, split.with_tags(tags), device)                    # (N,) a TwoWay's: both directions
     return [{"item": w, "nll": t, "nll_per_char": t / (len(w) + 1), "chars": len(w) + 1}
             for w, t in zip(items, totals.tolist())]

@@ -131,8 +131,8 @@ def _read_directory(directory: Path, shown: str, encoding: str, max_len: int, ma
         all_items.append(items)
         tags += [tag] * len(items)
         parts.append((f.name, sha))
-    codes = np.concatenate([i.codes.astype(np.uint32) if any(j.codes.dtype != np.uint8 for j in all_items) else i.codes
-                            for i in all_items])
+    wide = any(i.codes.dtype != np.uint8 for i in all_items)       # one file beyond ASCII: all as uint32
+    codes = np.concatenate([i.codes.astype(np.uint32) if wide else i.codes for i in all_items])
     lengths = np.concatenate([i.lengths for i in all_items])
     items = Items(codes, np.concatenate([[0], np.cumsum(lengths)]))
     return _tagged(items, tags), _dir_sha(parts)

@@ -321,16 +321,15 @@ class Run:
             scored = score_items(self.model, self.vocab, seq, self.max_len, self.device,
                                  tags=torch.full((len(items),), k, dtype=torch.long))
         elif self.tags:
-            nll = self._tag_nll(seq)
+            nll = self._tag_nll(items_split(self.vocab, seq, self.max_len))
             scored = score_items(self.model, self.vocab, seq, self.max_len, self.device,
                                  totals=tagging.marginal_nll(nll, self.tag_log_prior))
         else:
             scored = score_items(self.model, self.vocab, seq, self.max_len, self.device)
         return [{**r, "item": w} for r, w in zip(scored, items)]
 
-    def _tag_nll(self, seq: list[str], split: Split | None = None) -> torch.Tensor:
-        """-log p(item | T) (K, N) of items in reading order (or of a split's items)."""
-        split = split if split is not None else items_split(self.vocab, seq, self.max_len)
+    def _tag_nll(self, split: Split) -> torch.Tensor:
+        """-log p(item | T) (K, N) of a split's items."""
         return tagging.tag_nll(self.model, split, len(self.tags), self.device)
 
     def classify(self, items: list[str], top: int | None = None) -> list[dict]:
@@ -339,7 +338,8 @@ class Run:
         names = self._tagged("classify")
         if top is not None and top < 1:
             raise UsageError(f"--top must be at least 1, got {top}")
-        post = tagging.posterior(self._tag_nll(self._read_order(items)), self.tag_log_prior)   # (N, K)
+        split = items_split(self.vocab, self._read_order(items), self.max_len)
+        post = tagging.posterior(self._tag_nll(split), self.tag_log_prior)                     # (N, K)
         out = []
         for w, p in zip(items, post.tolist()):
             order = sorted(range(len(names)), key=lambda k: -p[k])[:top]
@@ -354,7 +354,7 @@ class Run:
         if split not in SPLITS:
             raise UsageError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}")
         s = self.data.split(split)
-        nll = self._tag_nll([], s)                                                       # (K, N)
+        nll = self._tag_nll(s)                                                           # (K, N)
         truth = s.tags
         conditional = nll.gather(0, truth[None]).sum().item() / s.n_targets
         marginal = tagging.marginal_nll(nll, self.tag_log_prior).sum().item() / s.n_targets

@@ -2,6 +2,7 @@
 constraints, and sequential Monte Carlo against the exact conditional distribution of a small
 bigram, enumerated by brute force (plain masking, one particle, shown to distort it)."""
 
+import contextlib
 import itertools
 import json
 import math
@@ -9,11 +10,11 @@ import random
 
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import event, given, settings, strategies as st
 
 import makemore as mm
 from makemore.cli import main as cli
-from makemore.constraints import Automaton, smc
+from makemore.constraints import Automaton, Exact, Guide, Trie, chains, smc
 from makemore.data import Vocab
 from makemore.errors import UsageError
 from makemore.models import build_model
@@ -83,6 +84,25 @@ def test_smc_draws_the_exact_conditional_and_masking_does_not():
     assert math.exp(torch.logsumexp(est, 0).item() - math.log(n)) == pytest.approx(z, rel=0.05)
 
 
+def test_a_twist_guides_the_particles_and_the_model_itself_makes_one_particle_exact():
+    m, other = tiny_bigram(), tiny_bigram(7)
+    a = Automaton(VOCAB, 7, suffix="ab", excludes=["cc"], min_len=3, max_len=5)
+    p, z, logp = exact(m, a)
+    n = 1500
+    floor = tv(random.Random(0).choices(list(p), [q / z for q in p.values()], k=n), p, z)
+    for twist, P in ((m, 1), (other, 16)):
+        guide = Guide(a, twists={None: Exact(chains(twist, a.max_len, None, {})[0], a)})
+        ids, lp, est = smc(m, guide, n, particles=P, generator=torch.Generator().manual_seed(1))
+        words = [VOCAB.decode([i for i in row if i]) for row in ids.tolist()]
+        assert all(a.satisfied(w) for w in words)
+        assert tv(words, p, z) < floor + 0.03, (P, tv(words, p, z), floor)
+        assert all(abs(x - logp(w)) < 1e-4 for x, w in zip(lp.tolist(), words))
+        if twist is m:                                   # every weight is 1: each estimate is p(constraints) itself
+            assert torch.allclose(est.exp(), torch.full((n,), z, dtype=torch.float64), rtol=1e-5)
+        else:
+            assert math.exp(torch.logsumexp(est, 0).item() - math.log(n)) == pytest.approx(z, rel=0.05)
+
+
 def test_every_item_of_a_neural_tagged_model_meets_the_constraints():
     torch.manual_seed(0)
     m = build_model("lstm", VOCAB.size, 10, n_tags=2, n_embd=8, n_hidden=16).eval()
@@ -141,16 +161,16 @@ def test_the_bigram_is_sampled_exactly():
     m = tiny_bigram(1)
     a = Automaton(VOCAB, 7, suffix="ab", excludes=["cc"], contains=["b"], min_len=3, max_len=6)
     p, z, logp = exact(m, a)
-    from makemore.constraints import exact_bigram
     n = 3000
-    ids, lp, lz = exact_bigram(m, a, n, generator=torch.Generator().manual_seed(2))
+    sampler = Exact(chains(m, a.max_len, None, {})[0], a)
+    ids, lp, lz = sampler.draw(n, [], torch.Generator().manual_seed(2))
     words = [VOCAB.decode([i for i in row if i]) for row in ids.tolist()]
     floor = tv(random.Random(0).choices(list(p), [q / z for q in p.values()], k=n), p, z)
     assert all(a.satisfied(w) for w in words) and tv(words, p, z) < floor + 0.02, (tv(words, p, z), floor)
     assert torch.allclose(lz.exp(), torch.full((n,), z, dtype=torch.float64), rtol=1e-6)      # p(constraints), exactly
     assert all(abs(x - logp(w)) < 1e-6 for x, w in zip(lp.tolist(), words))
     # with a prefix: p(constraints | prefix) = the sum over the items that start with it, over p(prefix)
-    ids, _, lz = exact_bigram(m, a, 5, prefix=[1], generator=torch.Generator().manual_seed(2))
+    ids, _, lz = sampler.draw(5, [1], torch.Generator().manual_seed(2))
     pre = sum(q for w, q in p.items() if w.startswith("a"))
     p_a = math.exp(m.logp[0, 1].item())
     assert lz[0].exp().item() == pytest.approx(pre / p_a, rel=1e-6)        # float32 tables
@@ -189,3 +209,114 @@ def test_a_pattern_is_matched_whole_as_re_fullmatch_does(item, pattern):
 def test_a_pattern_it_cannot_compile_is_one_line():
     with pytest.raises(UsageError, match=r"--regex '\(a\)\\\\1': cannot be compiled to an automaton"):
         Automaton(VOCAB, 8, regex=r"(a)\1")
+
+
+def fitted(kind, words, max_len=7, **options):
+    """A count model of VOCAB fitted on words."""
+    from makemore.data import context_windows, encode_words
+    m = build_model(kind, VOCAB.size, max_len + 1, **options)
+    X, Y = encode_words(words, VOCAB, max_len)
+    keep = Y >= 0
+    return m.fit(context_windows(X, m.block_size)[keep], Y[keep]).eval()
+
+
+def model_logp(m, words):
+    """log p(item) under a count model, position by position through next_logits."""
+    from makemore.data import context_windows, encode_words
+    X, Y = encode_words(words, VOCAB, max(map(len, words)))
+    logp = torch.log_softmax(m.next_logits(context_windows(X, m.block_size).flatten(0, 1)).double(), -1)
+    logp = logp.view(*Y.shape, -1).gather(2, Y.long().clamp(min=0)[..., None])[..., 0]
+    return (logp * (Y >= 0)).sum(1).tolist()
+
+
+def enumerate_items(max_len):
+    return [w for n in range(max_len + 1) for w in map("".join, itertools.product("abc", repeat=n))]
+
+
+TRAIN = ["abab", "cab", "abc", "bcab", "ab", "cabab", "ccab", "bab", "acab", "abcab", "aab", "cbab"]
+
+
+@pytest.mark.parametrize("order", [2, 3, 5])
+@pytest.mark.parametrize("new", [False, True])
+def test_the_ngram_is_sampled_exactly_with_and_without_the_training_items(order, new):
+    m = fitted("ngram", TRAIN, n=order)
+    a = Automaton(VOCAB, 7, suffix="ab", excludes=["cc"], min_len=2, max_len=6)
+    words = [w for w in enumerate_items(6) if a.satisfied(w) and not (new and w in TRAIN)]
+    lps = model_logp(m, words)
+    p = dict(zip(words, map(math.exp, lps)))
+    z = sum(p.values())
+    trie = Trie(encode_rows_of(TRAIN), VOCAB.size) if new else None
+    sampler = Exact(chains(m, a.max_len, None, {})[0], a, trie)
+    n = 3000
+    ids, lp, lz = sampler.draw(n, [], torch.Generator().manual_seed(3))
+    drawn = [VOCAB.decode([i for i in row if i]) for row in ids.tolist()]
+    floor = tv(random.Random(0).choices(list(p), [q / z for q in p.values()], k=n), p, z)
+    assert all(w in p for w in drawn)                                        # every one meets them (and is new)
+    assert tv(drawn, p, z) < floor + 0.03, (tv(drawn, p, z), floor)
+    assert lz[0].exp().item() == pytest.approx(z, rel=1e-6)
+    want = dict(zip(words, lps))
+    assert all(abs(x - want[w]) < 1e-6 for x, w in zip(lp.tolist(), drawn))
+
+
+def encode_rows_of(words, width=8):
+    rows = torch.zeros(len(words), width, dtype=torch.long)
+    for i, w in enumerate(words):
+        rows[i, :len(w)] = torch.tensor(VOCAB.encode(w))
+    return rows.numpy()
+
+
+@settings(max_examples=100, deadline=None)
+@given(train=st.lists(WORD, max_size=12), suffix=st.text(st.sampled_from("abc"), max_size=2),
+       contains=st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=2), max_size=1), hi=st.integers(1, 4))
+def test_the_trie_knows_where_a_new_item_can_still_be_reached(train, suffix, contains, hi):
+    try:
+        a = Automaton(VOCAB, 6, suffix=suffix, contains=contains, max_len=hi)
+    except UsageError:
+        return
+    trie = Trie(encode_rows_of(train), VOCAB.size)
+    ok = trie.reachable(a)
+    fine = [w for w in enumerate_items(hi) if a.satisfied(w) and w not in train]
+    for v in range(len(trie.parent)):
+        chars, u = [], v
+        while u > 0:
+            chars.append(int(trie.char[u]))
+            u = int(trie.parent[u])
+        prefix = VOCAB.decode(chars[::-1])
+        if len(prefix) <= hi:
+            assert bool(ok[v]) == any(w.startswith(prefix) for w in fine), (prefix, train)
+
+
+@settings(max_examples=100, deadline=None)
+@given(kind=st.sampled_from(["bigram", "ngram", "lstm", "transformer"]), train=st.lists(WORD.filter(bool), min_size=1, max_size=10),
+       suffix=st.text(st.sampled_from("abc"), max_size=2), contains=st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=2), max_size=2),
+       excludes=st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=2), max_size=1), lo=st.integers(0, 3),
+       hi=st.integers(1, 7), new=st.booleans(), prefix=st.text(st.sampled_from("abc"), max_size=2), seed=st.integers(0, 9))
+def test_every_sampled_item_meets_random_constraints_on_random_models(kind, train, suffix, contains, excludes, lo, hi,
+                                                                       new, prefix, seed):
+    from makemore.constraints import sample_under
+    torch.manual_seed(seed)
+    if kind in ("bigram", "ngram"):
+        m = fitted(kind, train, **({"n": 3} if kind == "ngram" else {}))
+    else:
+        m = build_model(kind, VOCAB.size, 8, **({"n_embd": 8, "n_hidden": 8} if kind == "lstm" else
+                                                {"n_embd": 8, "n_head": 2, "n_layer": 1})).eval()
+    c = dict(suffix=suffix, contains=contains, excludes=excludes, min_len=lo, max_len=hi, new=new)
+    try:
+        drawn = sample_under(m, VOCAB, 7, 6, c, particles=4, prefix=prefix, seed=seed,
+                             trie=lambda: Trie(encode_rows_of(train), VOCAB.size),
+                             twist=(lambda: fitted("bigram", train)) if seed % 2 else None)
+    except UsageError as e:             # refused only when no item can meet them: check by enumeration
+        event("refused")
+        assert len(str(e).splitlines()) == 1
+        a = None
+        with contextlib.suppress(UsageError):
+            a = Automaton(VOCAB, 7, suffix=suffix, contains=contains, excludes=excludes, min_len=lo, max_len=hi)
+        assert a is None or not any(a.satisfied(w) and w.startswith(prefix) and not (new and w in train)
+                                    for w in enumerate_items(hi)), str(e)
+        return
+    a = Automaton(VOCAB, 7, suffix=suffix, contains=contains, excludes=excludes, min_len=lo, max_len=hi)
+    items = [d["item"] for d in drawn]
+    assert len(items) == 6 and all(a.satisfied(w) and w.startswith(prefix) for w in items), items
+    assert not new or not set(items) & set(train)
+    assert all(d["exact"] == (kind in ("bigram", "ngram")) for d in drawn)
+    event(f"sampled from {kind}" + (", new" if new else ""))

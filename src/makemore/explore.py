@@ -304,13 +304,13 @@ def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = No
 def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
            prefix: str = "", seed: int | None = None, unique: bool = False, tag=None, suffix: str = "",
            contains: str = "", excludes: str = "", min_len: int | None = None, max_len: int | None = None,
-           regex: str = "", particles: int | None = None) -> list[dict]:
+           regex: str = "", new: bool = False, particles: int | None = None) -> list[dict]:
     """n items from the model, as `makemore sample` draws them, each {"item", "novelty"}: new,
     train or val/test (as the command marks them; '?' when the run's data file is gone). A run of
     tagged items: tag a tag, a blend {tag: weight}, or None (the training frequencies); each item
     then has its "tag". Constraints (every item meets them, drawn from the model's distribution
-    given them): suffix, contains and excludes (one string each, "" for none), min_len, max_len;
-    each item then has "logp" and "p_constraint" (the share of the model's items that meet them)."""
+    given them): suffix, contains and excludes (one string each, "" for none), min_len, max_len,
+    regex, new (none of the data file's items); each item then has "logp" and "p_constraint" (the share of the model's items that meet them)."""
     n = check_int(n, "n", 1, MAX_N)
     temperature = check_float(temperature, "temperature", 0.0, MAX_TEMPERATURE)
     top_k = None if top_k is None else check_int(top_k, "top_k", 1, run.vocab.size)
@@ -329,9 +329,11 @@ def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None,
         raise FieldError("regex", f"must be a string of at most {MAX_CHARS} characters")
     if regex:
         constraints["regex"] = regex
+    if check_bool(new, "new"):
+        constraints["new"] = True
     particles = None if particles is None else check_int(particles, "particles", 1, 4096)
     if particles is not None and not constraints:
-        raise FieldError("particles", "give a constraint first (suffix, contains, excludes, min_len, max_len)")
+        raise FieldError("particles", "give a constraint first (suffix, contains, excludes, min_len, max_len, regex, new)")
     if not constraints:
         return run.sample(n, temperature=temperature, top_k=top_k, top_p=top_p, prefix=prefix, seed=seed,
                           unique=unique, tag=tag)
@@ -339,7 +341,7 @@ def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None,
         return run.sample(n, temperature=temperature, top_k=top_k, top_p=top_p, prefix=prefix, seed=seed,
                           unique=unique, tag=tag, constraints=constraints, particles=particles)
     except UsageError as e:                        # the constraints together: say which field
-        field = next((k for k in ("regex", "suffix", "contains", "excludes", "min_len", "max_len")
+        field = next((k for k in ("regex", "suffix", "contains", "excludes", "min_len", "max_len", "new")
                       if f"--{k.replace('_', '-')}" in str(e)),
                      "prefix" if "--prefix" in str(e) else "suffix")
         raise FieldError(field, str(e)) from None

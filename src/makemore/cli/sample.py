@@ -30,6 +30,7 @@ def add_arguments(s) -> None:
     c.add_argument("--min-len", type=int, metavar="N", help="items of at least N characters")
     add(c, "max_len", help="items of at most N characters (default: the model's longest)")
     c.add_argument("--regex", metavar="R", help="items that match the regular expression R, whole (no back-references)")
+    c.add_argument("--new", action="store_true", help="never an item of the training file (any part of its split)")
     c.add_argument("--particles", type=int, metavar="P", help="sequential Monte Carlo particles per item "
                    "(default: 256; more: closer to the exact conditional distribution, slower)")
     add(s, "weights", "json", "device")
@@ -41,9 +42,10 @@ def main(a) -> int:
     if a.show_tag and not run.tags:
         raise UsageError(f"--show-tag: {run.path} was trained on untagged items")
     constraints = {k: v for k, v in (("suffix", a.suffix), ("contains", a.contains), ("excludes", a.excludes),
-                                     ("min_len", a.min_len), ("max_len", a.max_len), ("regex", a.regex)) if v is not None}
+                                     ("min_len", a.min_len), ("max_len", a.max_len), ("regex", a.regex),
+                                     ("new", a.new or None)) if v is not None}
     if a.particles is not None and not constraints:
-        raise UsageError("--particles: give a constraint (--suffix, --contains, --excludes, --min-len, --max-len, --regex)")
+        raise UsageError("--particles: give a constraint (--suffix, --contains, --excludes, --min-len, --max-len, --regex, --new)")
     items = run.sample(a.num, prefix=a.prefix, unique=a.unique, seed=a.seed, temperature=a.temperature,
                        top_k=a.top_k, top_p=a.top_p, tag=a.tag, constraints=constraints, particles=a.particles)
     marks = [s["novelty"] for s in items]

@@ -21,7 +21,7 @@ from ..errors import DataError, RunError, UsageError, first_line
 from ..evaluation import evaluate
 from ..models import build_model, shape_model
 from ..models.ensemble import build_mixture
-from ..constraints import sample_under
+from ..constraints import sample_under, trie_of
 from ..sampling import items_split, sample_tagged, score_items
 from ..train import TRAIN_FIELDS, TrainConfig, resolve_device, train
 from .directory import ASIDE, RunDir, check_new
@@ -108,6 +108,8 @@ class Run:
         self.device = torch.device(device)
         self._data, self._input = data, input
         self._index = None                     # the split's ItemIndex (False: the data file is gone), on first use
+        self._trie = None                      # the items as a Trie, for --new, on first use
+        self._twist = None                     # a bigram of the training items, to guide constrained sampling
         self._resume, self._pending, self._force = resume, pending, force
         self.data_note = data_note             # what the cache did for the split, when training starts
 
@@ -267,15 +269,40 @@ class Run:
         found = self._index.where([w[::-1] for w in items] if self.reverse else items)
         return ["new" if f is None else "train" if f == "train" else "val/test" for f in found]
 
+    def trie(self):
+        """The trie of the run's items (every part of the split), for constraints' "new"."""
+        if self._trie is None:
+            try:
+                self._trie = trie_of(self.data)
+            except DataError as e:
+                raise UsageError(f"--new needs the run's items: {first_line(e, 200)}") from None
+        return self._trie
+
+    def twist(self):
+        """A bigram counted on the run's training items (per tag, if tagged): its exact
+        probability of meeting the constraints guides the particles (constraints.smc.Guide);
+        None if the data file is gone (the particles then see the constraints alone)."""
+        if self._twist is None:
+            try:
+                data = self.data
+            except DataError:
+                self._twist = False
+                return None
+            ctx, y = data.train.examples(1)
+            self._twist = build_model("bigram", self.vocab.size, self.max_len + 1, n_tags=len(self.tags or ())).fit(
+                ctx, y, tags=data.train.example_tags())
+        return self._twist or None
+
     def sample(self, n: int = 20, marks: bool = True, tag=None, constraints: dict | None = None,
                particles: int | None = None, **options) -> list[dict]:
         """n items from the model, each {"item", "novelty"}: new, train or val/test ('?' if the
         data file is gone), and for a run of tagged items "tag", the tag it was drawn under.
         tag (tagged runs): "it", a blend "it=0.7,es=0.3" or {"it": 0.7, "es": 0.3}, or None for the
         tags' training frequencies. options: prefix, unique, seed, temperature, top_k, top_p.
-        constraints: {"suffix", "contains", "excludes", "min_len", "max_len", "regex"}, every one met by
-        every item, drawn from p(item | constraints) by sequential Monte Carlo with `particles`
-        per item (constraints.py); each item then also has "logp" and "p_constraint"."""
+        constraints: {"suffix", "contains", "excludes", "min_len", "max_len", "regex", "new"}, every one
+        met by every item ("new": True, none of the data file's items), drawn from p(item |
+        constraints): exactly for a count model, else by sequential Monte Carlo with `particles` per
+        item (the constraints package); each item then also has "logp" and "p_constraint"."""
         if self.reverse and (options.get("prefix") or constraints):
             what = "--prefix" if options.get("prefix") else "constraints"
             raise UsageError(f"{what}: {self.path} reads items right to left, so it cannot continue a prefix or "
@@ -288,7 +315,7 @@ class Run:
             options["prefix"] = self.as_read(options["prefix"])
         if constraints:
             drawn = sample_under(self.model, self.vocab, self.max_len, n, constraints, weights, particles, read=self.as_read,
-                                 device=self.device, **options)
+                                 trie=self.trie, twist=self.twist, device=self.device, **options)
         else:
             drawn = [{"item": w, "tag": t} for w, t in
                      sample_tagged(self.model, self.vocab, n, self.max_len, weights, device=self.device, **options)]

@@ -32,7 +32,7 @@ def api_runs(app, run):
 
 
 @route("/api/sample", "n", "temperature", "top_k", "top_p", "prefix", "seed", "unique", "tag", "suffix", "contains",
-       "excludes", "min_len", "max_len", "regex", "particles")
+       "excludes", "min_len", "max_len", "regex", "new", "particles")
 def api_sample(app, run, **args):
     return {"items": explore.sample(run, **args)}
 

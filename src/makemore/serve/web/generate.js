@@ -39,6 +39,7 @@ function generateArgs() {
     if (f.elements[name].value !== "") args[name] = f.elements[name].value;
   }
   args.unique = f.elements.unique.checked;
+  if (f.elements.new.checked) args.new = true;
   const run = currentRun();
   if (run && run.tags && run.tags.length) {
     const tag = f.elements.tag.value;

@@ -149,9 +149,21 @@ def test_constraints_from_the_command_line(tmp_path, small_file, capsys):
     captured = capsys.readouterr()
     assert all("k" in line.split()[0] and "a" not in line.split()[0] for line in captured.out.splitlines())
     assert "of this model's items that start with the prefix meet the constraints (exactly)" in captured.err
+    # --new: never an item of the file, by construction (a suffix whose items are mostly in it)
+    assert cli(["sample", "-o", str(out), "-n", "30", "--seed", "2", "--new", "--suffix", "n", "--max-len", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 30 and all(line.split()[1] == "new" and line.split()[0].endswith("n") for line in lines)
+    assert cli(["train", "-i", str(small_file), "-o", str(tmp_path / "lstm"), "--type", "lstm", "--max-steps", "30",
+                "--no-progress", "--samples", "0"]) == 0
+    capsys.readouterr()
+    assert cli(["sample", "-o", str(tmp_path / "lstm"), "-n", "20", "--seed", "2", "--new", "--min-len", "1", "--max-len", "4",
+                "--particles", "4"]) == 0
+    captured = capsys.readouterr()
+    assert all(line.split()[1] == "new" for line in captured.out.splitlines()) and "estimated by the particles" in captured.err
     for argv, pattern in [(["--suffix", "son", "--max-len", "2"], "no item can meet"),
                           (["--particles", "8"], "--particles: give a constraint"),
-                          (["--prefix", "q", "--suffix", "son", "--max-len", "3"], "--prefix: no item that starts with it")]:
+                          (["--prefix", "q", "--suffix", "son", "--max-len", "3"], "--prefix: no item that starts with it"),
+                          (["--new", "--regex", "emma"], "--new: every item that meets the constraints is in the training file")]:
         assert cli(["sample", "-o", str(out), *argv]) == 2
         err = capsys.readouterr().err.strip()
         assert pattern in err and len(err.splitlines()) == 1, err
@@ -186,8 +198,11 @@ def test_the_web_api_samples_under_constraints(tmp_path, small_file):
         want = mm.load_run(tmp_path / "runs" / "bigram").sample(10, seed=3, constraints={"suffix": "son", "contains": ["a"],
                                                                                           "max_len": 9})
         assert [x["item"] for x in items] == [x["item"] for x in want]
+        items = api(server, "sample", run="bigram", n=10, seed=3, new=True, max_len=4)["items"]
+        assert all(x["novelty"] == "new" and len(x["item"]) <= 4 for x in items)
         for body, field in [({"suffix": "son", "max_len": 2}, "suffix"), ({"min_len": 99}, "min_len"),
-                            ({"particles": 8}, "particles"), ({"suffix": 3}, "suffix")]:
+                            ({"particles": 8}, "particles"), ({"suffix": 3}, "suffix"), ({"new": "yes"}, "new"),
+                            ({"new": True, "regex": "emma"}, "new")]:
             status, _, data = request(server, "POST", "/api/sample", {"run": "bigram", **body})
             assert status == 400 and data["field"] == field, data
     finally:

@@ -255,3 +255,66 @@ def test_a_run_from_before_normalization_rebuilds_its_split_as_it_was(tmp_path):
     (tmp_path / "r" / "config.json").write_text(json.dumps(config))
     old = mm.load_run(tmp_path / "r")
     assert old.data.train.words == run.data.train.words and old.evaluate() == run.evaluate()
+
+
+GRAPHEME_ITEMS = ["नमस्ते", "क्षत्रिय", "สวัสดี", "กิ่ง", "👍🏽ok", "🇫🇷🇩🇪", "👩\u200d💻dev", "ana"] * 4
+
+
+def test_grapheme_units_are_whole_clusters_and_round_trip():
+    """--unit grapheme: each token an extended grapheme cluster (regex's \\X), so a vowel sign, a
+    skin tone or half a flag is never a token of its own; decoding gives the same text back."""
+    import regex
+    from makemore.data import Vocab, build_dataset
+    data = build_dataset(GRAPHEME_ITEMS, unit="grapheme")
+    clusters = {c for w in GRAPHEME_ITEMS for c in regex.findall(r"\X", w)}
+    assert data.vocab.unit == "grapheme" and set(data.vocab.chars) == clusters
+    assert "\u094d" not in data.vocab.chars and "🏽" not in data.vocab.chars and "🇫" not in data.vocab.chars
+    assert data.max_len == max(len(regex.findall(r"\X", w)) for w in GRAPHEME_ITEMS)
+    for w in set(GRAPHEME_ITEMS):
+        ids = data.vocab.encode(w)
+        assert data.vocab.decode(ids) == w and len(ids) == data.vocab.length(w)
+    words = sorted(data.train.words + data.val.words + data.test.words)
+    assert words == sorted(GRAPHEME_ITEMS)
+    from makemore.data import Items                        # decoded from the encoded rows, not kept strings
+    items = build_dataset(Items.from_words(GRAPHEME_ITEMS, "grapheme"))
+    assert items.train.words == data.train.words and items.vocab == data.vocab
+    chars = build_dataset(GRAPHEME_ITEMS)                   # code points: marks and modifiers are tokens
+    assert chars.vocab.unit == "char" and "\u094d" in chars.vocab.chars and chars.max_len > data.max_len
+    assert Vocab(["a"], "grapheme").unknown_chars(["ab"]) == ["b"]
+
+
+def test_a_grapheme_run_trains_samples_scores_and_constrains_in_clusters(tmp_path):
+    import regex
+    import makemore as mm
+    from makemore.cli import main as cli
+    f = tmp_path / "scripts.txt"
+    f.write_text("\n".join(GRAPHEME_ITEMS) + "\n", encoding="utf-8")
+    assert cli(["train", "-i", str(f), "-o", str(tmp_path / "g"), "--type", "bigram", "--unit", "grapheme",
+                "--no-progress", "--samples", "0"]) == 0
+    run = mm.load_run(tmp_path / "g")
+    assert run.config["data"]["unit"] == "grapheme" and run.vocab.unit == "grapheme"
+    clusters = set(run.vocab.chars)
+    for s in run.sample(50, seed=0):                            # never a mark with nothing to combine with
+        assert not any(regex.match(r"\p{M}", c) for c in regex.findall(r"\X", s["item"])), s["item"]
+        assert set(run.vocab.split(s["item"])) <= clusters or "्" in s["item"]   # a conjunct may join two tokens
+    score = run.score(["नमस्ते"])[0]
+    assert score["chars"] == len(regex.findall(r"\X", "नमस्ते")) + 1 < len("नमस्ते") + 1   # its clusters, and the end
+    got = run.sample(20, seed=1, constraints={"suffix": "ดี", "max_len": 4})
+    assert all(s["item"].endswith("ดี") and run.vocab.length(s["item"]) <= 4 for s in got)
+    got = run.sample(10, seed=2, constraints={"regex": "(न|क्ष).*", "new": True})
+    assert all(regex.fullmatch("(न|क्ष).*", s["item"]) and s["novelty"] == "new" for s in got)
+    # a lone vowel sign is not a token of this run: a one-line error naming it
+    with pytest.raises(mm.UsageError, match="not in the model's vocabulary"):
+        run.sample(3, constraints={"suffix": "\u0947"})
+    # the same file read by code point is another cache entry and another vocabulary
+    assert cli(["train", "-i", str(f), "-o", str(tmp_path / "c"), "--type", "bigram", "--no-progress", "--samples", "0"]) == 0
+    assert "\u094d" in mm.load_run(tmp_path / "c").vocab.chars and mm.load_run(tmp_path / "g").data.max_len == run.max_len
+
+
+def test_grapheme_units_do_not_go_with_reading_right_to_left(tmp_path, capsys):
+    from makemore.cli import main as cli
+    f = tmp_path / "s.txt"
+    f.write_text("\n".join(GRAPHEME_ITEMS) + "\n", encoding="utf-8")
+    assert cli(["train", "-i", str(f), "-o", str(tmp_path / "r"), "--unit", "grapheme", "--reverse"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--reverse" in err and "--unit grapheme" in err and len(err.splitlines()) == 1

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import (BUNDLED_TAGGED, MAX_BYTES, SPLITS, Dataset, Split, TaggedItems, Vocab, build_dataset,
+from .data import (BUNDLED_TAGGED, MAX_BYTES, SPLITS, Dataset, Split, TaggedItems, Vocab, build_dataset, graphemes,
                    check_read_options, dedupe_items, dedupe_tagged, read_input, read_tagged, recorded_path)
 from .errors import DataError, RunError
 from .files import NOFOLLOW, read_bounded
@@ -92,13 +92,15 @@ def entry_key(sha256: str, settings: dict) -> str:
 def prepare(input=None, *, encoding: str = "utf-8", max_len: int = 256, max_bytes: int = MAX_BYTES,
             dedupe: bool = False, split_seed: int = 42, vocab: list[str] | None = None,
             data_max_len: int | None = None, cache: Path | None = None, min_items: int = 0,
-            tagged: bool = False, tag_names: list[str] | None = None, normalize: bool = True) -> Prepared:
+            tagged: bool = False, tag_names: list[str] | None = None, normalize: bool = True,
+            unit: str = "char") -> Prepared:
     """The split of `input` as build_dataset makes it (with a run's vocab and data_max_len, to
     encode its way), from the cache directory `cache` when an entry is there, else read and then
     cached. min_items: fewer items (after --dedupe) is a DataError.
     tagged: `input` is TAG<TAB>ITEM lines (the bundled locales.tsv when None) or, whatever this
     says, a directory of text files, one per tag; tag_names: a run's tags, to index them its way.
     normalize: the text in Unicode NFC (a run trained before this setting existed reads without).
+    unit: "char" (a token per code point) or "grapheme" (per extended grapheme cluster).
 
     A run's own file, encoded its own way, finds the entry its training wrote: that entry is
     keyed without the vocabulary and length, which are the file's own."""
@@ -111,13 +113,15 @@ def prepare(input=None, *, encoding: str = "utf-8", max_len: int = 256, max_byte
         settings["tagged"] = True
     if normalize:
         settings["normalize"] = "NFC"
+    if unit != "char":                        # character entries keep their keys
+        settings["unit"] = unit
     sha = file_sha256(file, max_bytes) if cache is not None else None
     own = None if sha is None else cache / entry_key(sha, settings)             # the file's own vocabulary and length
     given = None if sha is None or (vocab is None and data_max_len is None) else \
         cache / entry_key(sha, {**settings, "vocab": vocab, "data_max_len": data_max_len})
     for entry in (own, given):
         loaded = None if entry is None else load(entry, sha)
-        if loaded is not None and vocab in (None, loaded[0].vocab.chars) and data_max_len in (None, loaded[0].max_len) \
+        if loaded is not None and loaded[0].vocab.unit == unit and vocab in (None, loaded[0].vocab.chars) and data_max_len in (None, loaded[0].max_len) \
                 and tag_names in (None, loaded[0].tags):
             data, meta = loaded
             return Prepared(data, recorded_path(input), sha, meta["dropped"], meta["chars"], "loaded", meta.get("tag_counts"))
@@ -133,12 +137,14 @@ def prepare(input=None, *, encoding: str = "utf-8", max_len: int = 256, max_byte
         path, read_sha, items = read.path, read.sha256, read.items
         items, dropped = dedupe_items(items) if dedupe else (items, 0)
     del read
+    if unit == "grapheme":
+        items = graphemes(items)
     if len(items) < min_items:
         why = f" (--dedupe dropped {dropped:,} repeated items, {len(items)} left)" if dedupe else ""
         raise DataError(f"{shown}: only {len(items)} items{why}; need at least {min_items} to split 80/10/10")
     chars = items.chars()
-    data = build_dataset(items, split_seed, vocab=None if vocab is None else Vocab(vocab), max_len=data_max_len,
-                         tags=tags, tag_names=names)
+    data = build_dataset(items, split_seed, vocab=None if vocab is None else Vocab(vocab, unit), max_len=data_max_len,
+                         tags=tags, tag_names=names, unit=unit)
     natural = data.vocab.chars == chars and data.max_len == int(items.lengths.max()) and tag_names in (None, names)
     del items
     entry, source = (own if natural else given), "read"
@@ -183,7 +189,7 @@ def save(entry: Path, data: Dataset, meta: dict) -> bool:
             np.save(tmp / f"{name}.npy", a, allow_pickle=False)
             with open(tmp / f"{name}.npy", "rb") as f:
                 hashes[name] = hashlib.file_digest(f, "sha256").hexdigest()
-        info = {"format": FORMAT, **meta, "vocab": data.vocab.chars, "max_len": data.max_len, "tags": data.tags,
+        info = {"format": FORMAT, **meta, "vocab": data.vocab.chars, "unit": data.vocab.unit, "max_len": data.max_len, "tags": data.tags,
                 "arrays": hashes}
         (tmp / "meta.json").write_text(json.dumps(info))
         os.chmod(tmp, 0o755)
@@ -213,7 +219,7 @@ def load(entry: Path, sha: str) -> tuple[Dataset, dict] | None:
                 if not stat.S_ISREG(os.fstat(fd).st_mode) or hashlib.file_digest(f, "sha256").hexdigest() != digest:
                     raise ValueError(f"{name} altered")
             arrays[name] = torch.from_numpy(np.load(path, mmap_mode="c", allow_pickle=False))
-        vocab = Vocab(meta["vocab"])
+        vocab = Vocab(meta["vocab"], meta.get("unit", "char"))
         splits = [Split(None, arrays[f"{s}.X"], arrays[f"{s}.Y"], vocab, lengths=arrays[f"{s}.lengths"].long(),
                         tags=arrays[f"{s}.tags"].long() if tagged else None) for s in SPLITS]
         data = Dataset(vocab, int(meta["max_len"]), *splits, tags=meta.get("tags"))

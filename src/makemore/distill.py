@@ -115,7 +115,7 @@ def student(path, teacher, *, alpha: float = 0.5, temperature: float = 1.0, forc
     run = create_run(path, d["input"], type=type, preset=preset, recipe=recipe, encoding=d["encoding"],
                      max_len=d["max_len_limit"], dedupe=bool(d.get("dedupe", False)), split_seed=d["split_seed"],
                      max_bytes=d.get("max_bytes", MAX_BYTES), tagged=bool(d.get("tags")),
-                     normalize=d.get("normalize", "none") == "NFC", force=force, device=device,
+                     normalize=d.get("normalize", "none") == "NFC", unit=d.get("unit", "char"), force=force, device=device,
                      soft_targets="", distill_alpha=alpha, distill_temperature=temperature, **options)
     if run.config["data"]["sha256"] != d["sha256"] or run.vocab.chars != t.vocab.chars or run.max_len != t.max_len \
             or run.tags != t.tags:

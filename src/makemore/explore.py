@@ -91,8 +91,8 @@ def check_text(run, value, field: str, empty: bool = True, longest: int | None =
         raise FieldError(field, f"must be a string, got {kind_of(value)}")
     value = run.as_read(value)                     # in NFC, if the run reads its text so
     longest = min(MAX_CHARS, run.max_len if longest is None else longest)
-    if len(value) > longest:
-        raise FieldError(field, f"is {len(value)} characters; at most {longest} here")
+    if run.vocab.length(value) > longest:
+        raise FieldError(field, f"is {run.vocab.length(value)} characters; at most {longest} here")
     if not value and not empty:
         raise FieldError(field, "is empty")
     unknown = run.vocab.unknown_chars([value])
@@ -243,10 +243,11 @@ def surprise(run, item: str, tag: str | None = None) -> dict:
     nll = F.cross_entropy(logits, targets, reduction="none").double()               # (T+1,)
     if run.reverse:                                                                 # back in the item's order
         nll = torch.cat([nll[:-1].flip(0), nll[-1:]])
-    steps = [{"char": c, "nll": x, "p": math.exp(-x)} for c, x in zip(item, nll.tolist())]
+    steps = [{"char": c, "nll": x, "p": math.exp(-x)} for c, x in zip(run.vocab.split(item), nll.tolist())]
     steps.append({"char": "", "end": True, "nll": nll[-1].item(), "p": math.exp(-nll[-1].item())})
     total = nll.sum().item()
-    return {"item": item, "nll": total, "nll_per_char": total / (len(item) + 1), "chars": len(item) + 1,
+    n = run.vocab.length(item)
+    return {"item": item, "nll": total, "nll_per_char": total / (n + 1), "chars": n + 1,
             "surprise": steps}
 
 
@@ -269,7 +270,7 @@ def completions(run, prefix: str = "", beam: int = 5, max_chars: int | None = No
     k = check_tag(run, tag)
     _left_to_right(run, "completions of a prefix")
     k = _likeliest_tag(run, prefix, k)
-    room = run.max_len - len(prefix)
+    room = run.max_len - run.vocab.length(prefix)
     max_chars = room if max_chars is None else check_int(max_chars, "max_chars", 1, room)
     model, vocab, dev = run.model, run.vocab, run.device
     V = vocab.size
@@ -341,9 +342,9 @@ def sample(run, n: int = 20, temperature: float = 1.0, top_k: int | None = None,
         return run.sample(n, temperature=temperature, top_k=top_k, top_p=top_p, prefix=prefix, seed=seed,
                           unique=unique, tag=tag, constraints=constraints, particles=particles)
     except UsageError as e:                        # the constraints together: say which field
-        field = next((k for k in ("regex", "suffix", "contains", "excludes", "min_len", "max_len", "new")
-                      if f"--{k.replace('_', '-')}" in str(e)),
-                     "prefix" if "--prefix" in str(e) else "suffix")
+        fields = ("new", "regex", "suffix", "contains", "excludes", "min_len", "max_len", "prefix")
+        field = next((k for k in fields if str(e).startswith(f"--{k.replace('_', '-')}")), None) or \
+            next((k for k in fields if f"--{k.replace('_', '-')}" in str(e)), "suffix")
         raise FieldError(field, str(e)) from None
 
 

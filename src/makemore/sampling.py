@@ -187,8 +187,8 @@ def sample_tagged(model, vocab: Vocab, n: int, max_len: int, tag_weights: torch.
     unknown = vocab.unknown_chars([prefix])
     if unknown:
         raise UsageError(f"--prefix {prefix!r}: character {unknown[0]!r} is not in the model's vocabulary")
-    if len(prefix) >= max_len:
-        raise UsageError(f"--prefix is {len(prefix)} characters; the model's items are at most {max_len}")
+    if vocab.length(prefix) >= max_len:
+        raise UsageError(f"--prefix is {vocab.length(prefix)} characters; the model's items are at most {max_len}")
     if prefix and isinstance(model, TwoWay):
         raise UsageError("--prefix: this mixture reads items in both directions, so it cannot continue a prefix; "
                          "sample from its left-to-right members instead")
@@ -243,8 +243,8 @@ def items_split(vocab: Vocab, items: list[str], max_len: int) -> Split:
         unknown = vocab.unknown_chars([w])
         if unknown:
             raise UsageError(f"item {w!r}: character {unknown[0]!r} is not in the model's vocabulary")
-        if len(w) > max_len:
-            raise UsageError(f"item {w!r} is {len(w)} characters, longer than the model's {max_len}")
+        if vocab.length(w) > max_len:
+            raise UsageError(f"item {w!r} is {vocab.length(w)} characters, longer than the model's {max_len}")
         if not w:
             raise UsageError("an item to score is empty")
     return Split(items, *encode_words(items, vocab, max_len), vocab)
@@ -260,5 +260,5 @@ def score_items(model, vocab: Vocab, items: list[str], max_len: int, device="cpu
         model.eval()
         split = items_split(vocab, items, max_len)
         totals = item_nll(model, split.with_tags(tags), device)                    # (N,) a TwoWay's: both directions
-    return [{"item": w, "nll": t, "nll_per_char": t / (len(w) + 1), "chars": len(w) + 1}
+    return [{"item": w, "nll": t, "nll_per_char": t / (vocab.length(w) + 1), "chars": vocab.length(w) + 1}
             for w, t in zip(items, totals.tolist())]

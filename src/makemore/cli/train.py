@@ -28,6 +28,9 @@ def add_arguments(t) -> None:
     g.add_argument("--reverse", action="store_true", help="read and write each item right to left (the same split)")
     g.add_argument("--no-normalize", action="store_true", help="keep the text as it is; by default it is brought to "
                    "Unicode NFC, so a precomposed and a decomposed accented letter are one character")
+    g.add_argument("--unit", choices=("char", "grapheme"), default="char",
+                   help="a token per code point (default), or per extended grapheme cluster, so that Devanagari, "
+                        "Thai or emoji items are written as whole clusters")
     add(g, "max_bytes")
     g.add_argument("--split-seed", type=int, default=42, help="seed of the 80/10/10 shuffle (default: 42, the lectures')")
     training_and_model_options(t, "training (defaults depend on --type)", "model (each applies to the types that have it)")
@@ -71,7 +74,7 @@ def main(a) -> int:
     else:
         run = runs.create_run(a.out, a.input, type=a.type, preset=a.preset, recipe=a.recipe, encoding=a.encoding,
                               max_len=a.max_len, dedupe=a.dedupe, split_seed=a.split_seed, max_bytes=a.max_bytes,
-                              reverse=a.reverse, tagged=a.tagged, normalize=not a.no_normalize, force=a.force,
+                              reverse=a.reverse, tagged=a.tagged, normalize=not a.no_normalize, unit=a.unit, force=a.force,
                               device=a.device, **options)
         if report:
             for warning in few_items(run.config["data"].get("tags") or {}):

@@ -55,11 +55,15 @@ def regex_table(pattern: str, vocab: Vocab):
     table = np.full((len(states), vocab.size), -1, dtype=np.int64)
     other = fsm.alphabet[interegular.fsm.anything_else] if interegular.fsm.anything_else in fsm.alphabet else None
     for s in states:
-        moves = fsm.map.get(s, {})
-        for c, ch in enumerate(vocab.chars, 1):
-            symbol = fsm.alphabet[ch] if ch in fsm.alphabet else other
-            if symbol in moves:
-                table[index[s], c] = index[moves[symbol]]
+        for c, token in enumerate(vocab.chars, 1):             # a grapheme cluster: its code points in turn
+            at = s
+            for ch in token:
+                symbol = fsm.alphabet[ch] if ch in fsm.alphabet else other
+                at = fsm.map.get(at, {}).get(symbol)
+                if at is None:
+                    break
+            if at is not None:
+                table[index[s], c] = index[at]
     return index[fsm.initial], {index[s] for s in fsm.finals}, table
 
 
@@ -88,7 +92,7 @@ class Automaton:
                 raise UsageError(f"--{kind} {s!r}: character {unknown[0]!r} is not in the model's vocabulary, "
                                  "so no item of it can meet this")
         self.strings = parts
-        self.parts = [(kind, len(s), kmp_table(vocab.encode(s), vocab.size)) for kind, s in parts]
+        self.parts = [(kind, vocab.length(s), kmp_table(vocab.encode(s), vocab.size)) for kind, s in parts]
         self.start = tuple(0 for _ in self.parts)
         if regex:
             initial, finals, table = regex_table(regex, vocab)
@@ -180,4 +184,4 @@ class Automaton:
             s = int(self.delta[s, c])
             if s < 0:
                 return False
-        return bool(self.accept[s]) and self.min_len <= len(item) <= self.max_len
+        return bool(self.accept[s]) and self.min_len <= self.vocab.length(item) <= self.max_len

@@ -207,6 +207,11 @@ class Exact:
         node = -1 if self.trie is None else self.trie.walk(prefix)
         return self.chain.walk(prefix), self.automaton.walk(prefix), node
 
+    def log_z(self, prefix: list[int]) -> float:
+        """log p(constraints | prefix)."""
+        c, s, u = (torch.tensor([x]) for x in self.start(prefix))
+        return float(self.here(len(prefix), c, s, u)[0])
+
     def here(self, t: int, ctx, state, node) -> torch.Tensor:
         """(B,) log beta of each row (context, automaton state, trie node) after t characters."""
         out = self.beta[t][ctx, state]
@@ -232,7 +237,6 @@ class Exact:
         V, L = chain.logP.size(1), automaton.max_len
         c0, s0, u0 = self.start(prefix)
         ctx, state, node = (torch.full((n,), x, dtype=torch.long) for x in (c0, s0, u0))
-        log_z = self.here(len(prefix), ctx[:1], state[:1], node[:1])[0]
         out = torch.zeros(n, L, dtype=torch.long)
         out[:, :len(prefix)] = torch.tensor(prefix, dtype=torch.long)
         before = [chain.walk(prefix[:i]) for i in range(len(prefix))]                 # the context before each
@@ -252,7 +256,7 @@ class Exact:
             ctx, live = torch.where(grow, chain.next[ctx, c], ctx), grow
             if not bool(live.any()):
                 break
-        return out, log_p, torch.full((n,), float(log_z), dtype=torch.float64)
+        return out, log_p, torch.full((n,), self.log_z(prefix), dtype=torch.float64)
 
 
 def exact_samplers(model, automaton: Automaton, tags: list[int] | None, options: dict, trie: Trie | None = None):

@@ -19,8 +19,8 @@ everything is importable from makemore.data.
 from __future__ import annotations
 
 from ..errors import DataError, UsageError  # noqa: F401  (the errors the data path raises)
-from .reading import BUNDLED, BUNDLED_TAGGED, bundled_locales, nfc, CHUNK, CONTROL, ROWS, Input, Items, MAX_BYTES, WHITESPACE, bundled_names, check_read_options, dedupe_items, dedupe_words, padded, parse_items, read_input, read_words, recorded_path, resolve_input  # noqa: F401
-from .encoding import BOUNDARY, BOUNDARY_SHOWN, Vocab, context_windows, encode_rows, encode_words, token_dtype  # noqa: F401
+from .reading import BUNDLED, BUNDLED_TAGGED, bundled_locales, graphemes, nfc, CHUNK, CONTROL, ROWS, Input, Items, MAX_BYTES, WHITESPACE, bundled_names, check_read_options, dedupe_items, dedupe_words, padded, parse_items, read_input, read_words, recorded_path, resolve_input  # noqa: F401
+from .encoding import BOUNDARY, BOUNDARY_SHOWN, UNITS, Vocab, split_units, context_windows, encode_rows, encode_words, token_dtype  # noqa: F401
 from .split import Dataset, SPLITS, Split, build_dataset, head_rows, reverse_split, split_bounds, split_order, split_words  # noqa: F401
 from .tags import TaggedItems, dedupe_tagged, few_items, read_tagged  # noqa: F401
 from .lookup import ItemIndex, row_hashes  # noqa: F401

@@ -16,26 +16,49 @@ BOUNDARY = 0           # index of the item boundary token
 BOUNDARY_SHOWN = "."   # how the boundary is displayed
 
 
+UNITS = ("char", "grapheme")     # a token: a code point, or an extended grapheme cluster (Unicode UAX #29)
+
+
+def split_units(text: str, unit: str = "char") -> list[str]:
+    """The tokens of a text: its code points, or its extended grapheme clusters (a base character
+    with the marks that combine with it, an emoji sequence, a Hangul syllable)."""
+    if unit == "char":
+        return list(text)
+    import regex
+    return regex.findall(r"\X", text)
+
+
 @dataclass
 class Vocab:
-    """Index 0 is the item boundary; characters follow in sorted (code point) order."""
+    """Index 0 is the item boundary; the tokens follow in sorted (code point) order. unit "char":
+    each a code point; "grapheme": each an extended grapheme cluster."""
     chars: list[str]
+    unit: str = "char"
 
     @classmethod
-    def from_words(cls, words: list[str]) -> "Vocab":
-        return cls(sorted(set("".join(words))))
+    def from_words(cls, words: list[str], unit: str = "char") -> "Vocab":
+        return cls(sorted({t for w in words for t in split_units(w, unit)}), unit)
 
     def __post_init__(self):
         self.stoi = {c: i + 1 for i, c in enumerate(self.chars)}
-        self.codepoints = np.array([ord(c) for c in self.chars], dtype=np.int64)  # sorted
+        if self.unit == "char":
+            self.codepoints = np.array([ord(c) for c in self.chars], dtype=np.int64)  # sorted
 
     @property
     def size(self) -> int:
         return len(self.chars) + 1
 
+    def split(self, text: str) -> list[str]:
+        """The text's tokens in this vocabulary's unit."""
+        return split_units(text, self.unit)
+
+    def length(self, text: str) -> int:
+        """How many tokens the text is."""
+        return len(text) if self.unit == "char" else len(self.split(text))
+
     def encode(self, word: str) -> list[int]:
         try:
-            return [self.stoi[c] for c in word]
+            return [self.stoi[c] for c in self.split(word)]
         except KeyError as e:
             raise DataError(f"character {e.args[0]!r} in {word!r} is not in the vocabulary") from None
 
@@ -47,7 +70,7 @@ class Vocab:
         return BOUNDARY_SHOWN if i == BOUNDARY else self.chars[i - 1]
 
     def unknown_chars(self, words: list[str]) -> list[str]:
-        return sorted(set("".join(words)) - set(self.chars))
+        return sorted({t for w in words for t in self.split(w)} - set(self.chars))
 
     def table(self, top: int) -> np.ndarray:
         """The token id of each code point 0..top (in the smallest type that holds the ids), -1
@@ -78,7 +101,19 @@ def encode_rows(items: Items, lut: np.ndarray, rows: np.ndarray, max_len: int) -
 
 
 def _table(items: Items, vocab: Vocab) -> np.ndarray:
-    """vocab.table, after checking that every character of the items is in the vocabulary."""
+    """The token id of each of the items' codes (vocab.table, or for grapheme items the id of each
+    of their clusters), after checking that every one is in the vocabulary."""
+    if items.units is not None or vocab.unit != "char":
+        if (items.units is None) != (vocab.unit == "char"):
+            raise DataError(f"the items are read by {'code point' if items.units is None else 'grapheme'} "
+                            f"but the vocabulary's unit is {vocab.unit}")
+        lut = np.array([vocab.stoi.get(u, -1) for u in items.units] or [-1],
+                       dtype=torch.empty(0, dtype=token_dtype(vocab.size)).numpy().dtype)
+        present = np.flatnonzero(np.bincount(items.codes, minlength=1)) if len(items.codes) else np.zeros(0, dtype=np.int64)
+        bad = present[lut[present] < 0]
+        if len(bad):
+            raise DataError(f"character {items.units[bad[0]]!r} is not in the vocabulary")
+        return lut
     lut = vocab.table(int(items.codes.max(initial=0)))
     present = np.flatnonzero(np.bincount(items.codes, minlength=1))
     bad = present[lut[present] < 0]
@@ -93,7 +128,7 @@ def encode_words(words: list[str] | Items, vocab: Vocab, max_len: int) -> tuple[
     X = [0, c1..cn, 0, 0...]  (input: the boundary, then the characters)
     Y = [c1..cn, 0, -1, -1...] (target: the characters, then the boundary, then "no target")
     """
-    items = words if isinstance(words, Items) else Items.from_words(words)
+    items = words if isinstance(words, Items) else Items.from_words(words, vocab.unit)
     lengths = items.lengths
     if len(items) and lengths.max() > max_len:
         raise DataError(f"an item is {lengths.max()} characters long, over the model's maximum {max_len}")

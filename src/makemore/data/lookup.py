@@ -39,7 +39,7 @@ class ItemIndex:
         """For each item, the part of the split holding it ("train", "val", "test"), else None."""
         found: list[str | None] = [None] * len(items)
         vocab, max_len = self.data.vocab, self.data.max_len
-        known = [i for i, w in enumerate(items) if len(w) <= max_len and not vocab.unknown_chars([w])]
+        known = [i for i, w in enumerate(items) if vocab.length(w) <= max_len and not vocab.unknown_chars([w])]
         if not known:
             return found
         X = encode_words([items[i] for i in known], vocab, max_len)[0].numpy()     # (K, max_len + 1)

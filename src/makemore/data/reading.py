@@ -49,15 +49,18 @@ def resolve_input(path: str | None) -> Path:
 @dataclass
 class Items:
     """Items as one flat array of code points and where each item starts in it: item i is
-    codes[offsets[i]:offsets[i + 1]]. ASCII input stays bytes (uint8); other text is uint32."""
-    codes: np.ndarray      # (total,) code points
+    codes[offsets[i]:offsets[i + 1]]. ASCII input stays bytes (uint8); other text is uint32.
+    Items read by grapheme cluster (`graphemes`) hold instead each cluster's index in `units`."""
+    codes: np.ndarray      # (total,) code points (or indices into units)
     offsets: np.ndarray    # (N + 1,) int64
+    units: list[str] | None = None      # the distinct grapheme clusters, sorted; None: code points
 
     @classmethod
-    def from_words(cls, words: list[str]) -> "Items":
+    def from_words(cls, words: list[str], unit: str = "char") -> "Items":
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         codes = np.frombuffer("".join(words).encode("utf-32-le"), dtype=np.uint32)
-        return cls(codes, np.concatenate([[0], np.cumsum(lengths)]))
+        items = cls(codes, np.concatenate([[0], np.cumsum(lengths)]))
+        return graphemes(items) if unit == "grapheme" else items
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -67,11 +70,17 @@ class Items:
         return np.diff(self.offsets)                                           # (N,)
 
     def chars(self) -> list[str]:
-        """The distinct characters, in code point order."""
-        return [chr(c) for c in np.flatnonzero(np.bincount(self.codes, minlength=1))]
+        """The distinct characters (grapheme clusters), in code point order."""
+        present = np.flatnonzero(np.bincount(self.codes, minlength=1)) if len(self.codes) else []
+        if self.units is not None:
+            return [self.units[c] for c in present]
+        return [chr(c) for c in present]
 
     def words(self) -> list[str]:
         """One Python string per item (for small inputs, displays and set lookups)."""
+        if self.units is not None:
+            o, units, codes = self.offsets.tolist(), self.units, self.codes.tolist()
+            return ["".join(units[c] for c in codes[a:b]) for a, b in zip(o[:-1], o[1:])]
         raw = self.codes.tobytes() if self.codes.dtype == np.uint8 else self.codes.astype(np.uint32).tobytes()
         text = raw.decode("latin-1" if self.codes.dtype == np.uint8 else "utf-32-le")
         o = self.offsets.tolist()
@@ -81,7 +90,23 @@ class Items:
         """The items at these indices, in this order."""
         lengths = self.lengths[rows]
         codes = padded(self.codes, self.offsets[rows], lengths, int(lengths.max(initial=0)), self.codes.dtype)
-        return Items(codes[np.arange(codes.shape[1]) < lengths[:, None]], np.concatenate([[0], np.cumsum(lengths)]))
+        return Items(codes[np.arange(codes.shape[1]) < lengths[:, None]], np.concatenate([[0], np.cumsum(lengths)]),
+                     self.units)
+
+
+def graphemes(items: Items) -> Items:
+    """Items of code points as items of extended grapheme clusters (the `regex` module's \\X,
+    Unicode UAX #29): each a run of code points that reads as one character."""
+    import regex
+    if items.units is not None:
+        return items
+    words = items.words()
+    clusters = [regex.findall(r"\X", w) for w in words]
+    units = sorted({c for cs in clusters for c in cs})
+    index = {u: i for i, u in enumerate(units)}
+    lengths = np.fromiter(map(len, clusters), dtype=np.int64, count=len(clusters))
+    codes = np.fromiter((index[c] for cs in clusters for c in cs), dtype=np.int64, count=int(lengths.sum()))
+    return Items(codes, np.concatenate([[0], np.cumsum(lengths)]), units)
 
 
 @dataclass

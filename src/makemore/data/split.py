@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .encoding import BOUNDARY, Vocab, context_windows, encode_rows
+from .encoding import BOUNDARY, Vocab, _table, context_windows, encode_rows
 from .reading import ROWS, Items
 
 
@@ -55,8 +55,12 @@ class Split:
         if self._words is None:
             lengths = self.lengths.numpy() - 1                              # characters per item
             inside = np.arange(self.X.size(1) - 1) < lengths[:, None]       # (N, L)
-            codes = self.vocab.codepoints[self.X[:, 1:].numpy()[inside].astype(np.int64) - 1]
-            self._words = Items(codes.astype(np.uint32), np.concatenate([[0], np.cumsum(lengths)])).words()
+            tokens = self.X[:, 1:].numpy()[inside].astype(np.int64) - 1                # (total,) index into vocab.chars
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            if self.vocab.unit == "char":
+                self._words = Items(self.vocab.codepoints[tokens].astype(np.uint32), offsets).words()
+            else:                                                                    # grapheme clusters
+                self._words = Items(tokens, offsets, list(self.vocab.chars)).words()
         return self._words
 
     @property
@@ -145,18 +149,21 @@ class Dataset:
 
 
 def build_dataset(words: list[str] | Items, split_seed: int = 42, vocab: Vocab | None = None,
-                  max_len: int | None = None, tags: np.ndarray | None = None, tag_names: list[str] | None = None) -> Dataset:
+                  max_len: int | None = None, tags: np.ndarray | None = None, tag_names: list[str] | None = None,
+                  unit: str | None = None) -> Dataset:
     """Split and encode. Pass the vocab / max_len of a saved run to encode new data its way.
     Given Items (read_input's), the splits' words are decoded from X only when asked for.
-    tags: each item's tag (N,) as an index into tag_names; the split shuffles (tag, item) lines."""
+    tags: each item's tag (N,) as an index into tag_names; the split shuffles (tag, item) lines.
+    unit: "char" or "grapheme" (the tokens of a list of words; default: the vocab's, or char)."""
     if not isinstance(words, Items):
         if isinstance(words, str) or not all(isinstance(w, str) for w in words):
             raise TypeError("words must be a list of strings (items), e.g. ['emma', 'olivia']")
     if len(words) == 0:
         raise ValueError("words is empty: a dataset needs items")
-    items = words if isinstance(words, Items) else Items.from_words(words)
+    unit = unit or (vocab.unit if vocab is not None else "grapheme" if isinstance(words, Items) and words.units else "char")
+    items = words if isinstance(words, Items) else Items.from_words(words, unit)
     chars = items.chars()
-    vocab = vocab or Vocab(chars)
+    vocab = vocab or Vocab(chars, unit)
     unknown = sorted(set(chars) - set(vocab.chars))
     if unknown:
         raise DataError(f"the data has characters the model's vocabulary lacks: {''.join(unknown[:20])!r}")
@@ -164,7 +171,7 @@ def build_dataset(words: list[str] | Items, split_seed: int = 42, vocab: Vocab |
     max_len = max_len or int(lengths.max())
     if lengths.max() > max_len:
         raise DataError(f"an item is {lengths.max()} characters long, over the model's maximum {max_len}")
-    lut = vocab.table(int(items.codes.max(initial=0)))          # every character is in it (checked above)
+    lut = _table(items, vocab)                                   # every character is in it (checked above)
     order = split_order(len(items), split_seed)
     n1, n2 = split_bounds(len(items))
     parts = []

@@ -81,8 +81,9 @@ def check_members(configs: list[dict], runs: list) -> list[bool]:
     """Runs that can be mixed: trained on the same file, split and tags, none a mixture of both
     directions already, and tagged ones all of one direction. Returns each one's direction."""
     for config, name in zip(configs, runs):
-        for k in ("vocab", "max_len", "split_seed", "sha256", "dedupe", "tags", "normalize"):
-            if config["data"].get(k) != configs[0]["data"].get(k):
+        for k in ("vocab", "max_len", "split_seed", "sha256", "dedupe", "tags", "normalize", "unit"):
+            default = "char" if k == "unit" else None                  # runs from before --unit read characters
+            if config["data"].get(k, default) != configs[0]["data"].get(k, default):
                 raise DataError(f"{name}: its data differs from {runs[0]}'s ({k}); ensemble members must be "
                                 "trained on the same file with the same split" + (" and tags" if k == "tags" else ""))
         if "direction_weights" in config:

@@ -15,7 +15,7 @@ from safetensors.torch import load_model as load_safetensors
 from .. import cache, distributed, presets, tagging
 from ..batches import Batches
 from ..cache import Prepared
-from ..data import (MAX_BYTES, SPLITS, Dataset, ItemIndex, Split, Vocab, encode_words, read_tagged, read_words,
+from ..data import (MAX_BYTES, SPLITS, UNITS, Dataset, ItemIndex, Split, Vocab, encode_words, read_tagged, read_words,
                     resolve_input, reverse_split)
 from ..errors import DataError, RunError, UsageError, first_line
 from ..evaluation import evaluate
@@ -88,7 +88,8 @@ def run_data(config: dict, input: str | None = None, beside=None) -> Prepared:
                              max_bytes=d.get("max_bytes", MAX_BYTES), dedupe=bool(d.get("dedupe")),
                              split_seed=d["split_seed"], vocab=d["vocab"], data_max_len=d["max_len"],
                              cache=cache.cache_dir(beside), tagged=bool(d.get("tags")),
-                             tag_names=list(d["tags"]) if d.get("tags") else None, normalize=normalized(d))
+                             tag_names=list(d["tags"]) if d.get("tags") else None, normalize=normalized(d),
+                             unit=d.get("unit", "char"))
     if input is None and prepared.sha256 != d["sha256"]:
         raise DataError(f"{path}: changed since the run was trained (its SHA-256 differs), so the run's split "
                         "cannot be rebuilt from it; pass -i FILE to use a file knowingly")
@@ -119,7 +120,7 @@ class Run:
 
     @property
     def vocab(self) -> Vocab:
-        return Vocab(self.config["data"]["vocab"])
+        return Vocab(self.config["data"]["vocab"], self.config["data"].get("unit", "char"))
 
     @property
     def max_len(self) -> int:
@@ -393,7 +394,7 @@ class Run:
 def create_run(path, input=None, *, type: str | None = None, preset: str | None = None, recipe: str | None = None,
                encoding: str = "utf-8", max_len: int = 256, dedupe: bool = False, split_seed: int = 42,
                max_bytes: int = MAX_BYTES, reverse: bool = False, tagged: bool = False, normalize: bool = True,
-               force: bool = False, device="auto", **options) -> Run:
+               unit: str = "char", force: bool = False, device="auto", **options) -> Run:
     """A new run in `path`, ready to train: every option checked, the data read and split, the
     model built (after a check that it and its training fit in memory). Nothing is written until
     run.train() (with force, the old run is removed then).
@@ -402,14 +403,19 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
     tagged: the input's lines are TAG<TAB>ITEM (the bundled locales.tsv when input is None); a
     directory of text files, one per tag, is read as tagged items whatever this says.
     normalize: read the text in Unicode NFC (False: as it is, code point for code point).
+    unit: a token per code point ("char") or per extended grapheme cluster ("grapheme").
     Under torchrun every process calls it; rank 0 alone checks and writes the directory."""
     device = distributed.launch(resolve_device(device))
     if distributed.is_writer():
         check_new(path, force)
+    if unit not in UNITS:
+        raise UsageError(f"--unit must be one of {', '.join(UNITS)}, got {unit!r}")
+    if unit == "grapheme" and reverse:
+        raise UsageError("--reverse reads items code point by code point; it does not go with --unit grapheme")
     resolved = presets.resolve(type, preset, recipe, **options)
     prepared = cache.prepare(input, encoding=encoding, max_len=max_len, max_bytes=max_bytes, dedupe=dedupe,
                              split_seed=split_seed, cache=cache.cache_dir(path), min_items=10, tagged=tagged,
-                             normalize=normalize)
+                             normalize=normalize, unit=unit)
     data = prepared.data.reversed() if reverse else prepared.data
     check_memory(resolved.type, resolved.model, resolved.train, data)
     torch.manual_seed(resolved.train.seed)                     # the seed sets the initial weights too
@@ -420,7 +426,7 @@ def create_run(path, input=None, *, type: str | None = None, preset: str | None 
         "model": asdict(model.config),
         "data": {"input": prepared.path, "sha256": prepared.sha256, "encoding": encoding, "max_len_limit": max_len,
                  "max_bytes": max_bytes, "dedupe": dedupe, "reverse": bool(reverse),
-                 "normalize": "NFC" if normalize else "none",
+                 "normalize": "NFC" if normalize else "none", "unit": unit,
                  "dedupe_dropped": prepared.dropped, "split_seed": split_seed, "vocab": data.vocab.chars,
                  "max_len": data.max_len, "items": {s: len(data.split(s)) for s in SPLITS},
                  "targets": {s: data.split(s).n_targets for s in SPLITS}},

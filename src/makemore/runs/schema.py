@@ -16,7 +16,7 @@ CONFIG_KEYS = ("type", "model", "data")
 DATA_KEYS = ("input", "sha256", "encoding", "max_len_limit", "split_seed", "vocab", "max_len")
 DATA_TYPES = {"input": str, "sha256": str, "encoding": str, "max_len_limit": int, "split_seed": int, "vocab": list,
               "max_len": int, "max_bytes": int, "dedupe": bool, "dedupe_dropped": int, "items": dict, "targets": dict,
-              "reverse": bool, "tags": dict, "tags_train": dict, "normalize": str}
+              "reverse": bool, "tags": dict, "tags_train": dict, "normalize": str, "unit": str}
 MIXES = ("fit", "equal", "product")   # an ensemble's: linear weights fitted on val, equal ones, or a product's exponents
 JSON_TYPES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a JSON object"}
 
@@ -64,7 +64,8 @@ def check_data(d, where):
     for k, v in d.items():
         if k in DATA_TYPES and not fits(v, DATA_TYPES[k]):
             bad(where, f"data.{k}", DATA_TYPES[k], v)
-    if not (all(isinstance(c, str) and len(c) == 1 for c in d["vocab"]) and d["vocab"] == sorted(set(d["vocab"]))):
+    one = (lambda c: len(c) == 1) if d.get("unit", "char") == "char" else (lambda c: len(c) >= 1)   # grapheme: a cluster
+    if not (all(isinstance(c, str) and one(c) for c in d["vocab"]) and d["vocab"] == sorted(set(d["vocab"]))):
         bad(where, "data.vocab", "a sorted list of distinct characters", d["vocab"])
     for k in ("max_len", "max_len_limit", "max_bytes"):
         if k in d and d[k] < 1:
@@ -75,6 +76,8 @@ def check_data(d, where):
         bad(where, "data.encoding", "a known text encoding", d["encoding"])
     if d.get("normalize", "none") not in ("NFC", "none"):
         bad(where, "data.normalize", '"NFC" or "none"', d["normalize"])
+    if d.get("unit", "char") not in ("char", "grapheme"):
+        bad(where, "data.unit", '"char" or "grapheme"', d["unit"])
     if d.get("tags"):                      # tagged items: the tags (sorted) and their counts, in train too
         if list(d["tags"]) != sorted(d["tags"]) or not all(fits(n, int) and n >= 0 for n in d["tags"].values()):
             bad(where, "data.tags", "tags in sorted order with their item counts", d["tags"])

@@ -7,7 +7,7 @@
   exactly (the backward pass gives the constraints' probability, the model each item's): the
   total-variation distance between N sampled items and it, for the exact path, for plain masking,
   for sequential Monte Carlo with the constraints alone as its guide, and for SMC guided by a
-  bigram of the training items (what `sample` uses), at several particle counts. TV over all
+  Kneser-Ney 4-gram of the training items (what `sample` uses), at several particle counts. TV over all
   items: 0.5 (sum over the items drawn of |share - p| + the probability of the items never drawn).
   The exact path's own distance is the sampling noise of N items.
 - Quality on the default LSTM, where the exact distribution is out of reach, against rejection
@@ -41,8 +41,8 @@ CASES = {      # name -> the constraints
 RARE = ("--suffix ley --contains z", dict(suffix="ley", contains=["z"]))
 RAREST = ("--suffix zz --min-len 6", dict(suffix="zz", min_len=6))
 N = 100_000                     # items per exactness cell
-WAYS = [("masking", 1, False), ("SMC, plain", 16, False), ("SMC, plain", 64, False),
-        ("SMC, guided", 1, True), ("SMC, guided", 4, True), ("SMC, guided", 16, True)]
+WAYS = [("masking", 1, False), ("SMC, plain", 16, False), ("SMC, guided", 1, True), ("SMC, guided", 4, True),
+        ("SMC, guided", 16, True)]
 QUALITY_N = {"--suffix son --min-len 5 --max-len 8": 10_000, RARE[0]: 2_000}
 QUALITY_P = [(1, True), (4, True), (16, True), (64, True), (256, False)]
 
@@ -67,9 +67,10 @@ def exactness(log):
     data = build_dataset(read_words())
     V, L = data.vocab.size, data.max_len
     fit = lambda kind, **o: build_model(kind, V, L + 1, **o).fit(*data.train.examples(max(1, o.get("n", 2) - 1))).eval()  # noqa: E731
-    bigram = fit("bigram")
+    from makemore.runs.run import GUIDES
+    guides = [fit(kind, **options) for kind, _, options in GUIDES]          # what `sample` guides the particles with
     out = {}
-    for model_name, m in (("bigram", bigram), ("5-gram", fit("ngram", n=5))):
+    for model_name, m in (("bigram", fit("bigram")), ("5-gram", fit("ngram", n=5))):
         for name, c in CASES.items():
             a = Automaton(data.vocab, L, **{"min_len": 0, **c})
             exact = Exact(chains(m, L, None, {})[0], a)
@@ -92,7 +93,7 @@ def exactness(log):
             t0 = time.perf_counter()
             row["exact"] = tv(items(exact.draw(N, [], torch.Generator().manual_seed(0))[0]), N, prob)
             log(f"{model_name} {name}: exact {row['exact']:.4f} ({time.perf_counter() - t0:.0f} s)")
-            guided = Guide(a, twists=twists(bigram, a, None, None))
+            guided = Guide(a, twists=twists(guides, a, None, None))
             for way, P, guide in WAYS:
                 t0 = time.perf_counter()
                 ids, _, est = smc(m, guided if guide else Guide(a), N, particles=P, generator=torch.Generator().manual_seed(0))
@@ -146,6 +147,28 @@ def quality(run, log):
     return out
 
 
+def guides(run, log, reference):
+    """Guided SMC at the default particle count with a bigram, 3-, 4- and 5-gram guide: the mean
+    log p of the items drawn, beside rejection's (`reference`, the quality part's)."""
+    from makemore.constraints import PARTICLES, Automaton, sample_constrained
+    from makemore.models import build_model
+    out = {}
+    for name, c in ((next(iter(CASES)), next(iter(CASES.values()))), RARE):
+        n = QUALITY_N[name] // 2
+        a = Automaton(run.vocab, run.max_len, **{"min_len": 0, **c})
+        row = {"rejection": reference[name]["rejection"]["mean_logp"], "rejection_se": reference[name]["rejection"]["se"],
+               "particles": PARTICLES, "items": n}
+        for order in (2, 3, 4, 5):
+            kind, options = ("bigram", {}) if order == 2 else ("ngram", {"n": order})
+            guide = build_model(kind, run.vocab.size, run.max_len + 1, **options).fit(*run.data.train.examples(order - 1))
+            got = sample_constrained(run.model, run.vocab, n, a, particles=PARTICLES, seed=1, twist=guide)
+            S = summary([d["item"] for d in got], [d["logp"] for d in got])
+            row[f"{order}-gram"] = {"mean_logp": S["mean_logp"], "se": S["se"]}
+            log(f"{name}: {order}-gram guide {row[f'{order}-gram']}")
+        out[name] = row
+    return out
+
+
 def speed(run, log, rounds=3):
     from makemore.constraints import PARTICLES as DEFAULT, Automaton
     out = {}
@@ -180,7 +203,8 @@ def measure(run_dir, only=None):
     from common import load_results
     res = load_results("constraints") if only else {}
     res.update(machine=machine(), n=N)
-    for part, fn in (("exactness", lambda: exactness(log)), ("quality", lambda: quality(run, log)), ("speed", lambda: speed(run, log))):
+    for part, fn in (("exactness", lambda: exactness(log)), ("quality", lambda: quality(run, log)),
+                     ("guides", lambda: guides(run, log, res["quality"])), ("speed", lambda: speed(run, log))):
         if not only or part in only:
             res[part] = fn()
     return res
@@ -195,7 +219,7 @@ def table(res):
     lines = [f"Measured on {res['machine']}.", "",
              f"**Exactness** on the count models of names.txt: total-variation distance between {res['n']:,} sampled items "
              "and p(item | constraints) (the exact path's is the noise of that many samples; masking is one particle, "
-             "unweighted; plain SMC proposes from the masked model; guided SMC from the model times a bigram's exact "
+             "unweighted; plain SMC proposes from the masked model; guided SMC from the model times a 4-gram's exact "
              "probability of meeting the constraints, the default):", "",
              "| model | constraints | p(constraints) | exact path | " + " | ".join(heads) + " |",
              "|---|---|---:|---:|" + "---:|" * len(heads)]
@@ -213,6 +237,14 @@ def table(res):
             top = ", ".join(f"{w} {c / n:.1%}" for w, c in r["top"][:3])
             lines.append(f"| {_cell(name)} | {way} | {n:,} | {r['mean_logp']:.2f} ± {r['se']:.2f} | {r['len_tv']:.3f} | "
                          f"{r['item_tv']:.3f} | {top} |")
+    first = next(iter(res.get("guides", {}).values()), {"particles": 0})
+    lines += ["", f"**Which guide**, on the default LSTM at {first['particles']} particles: the mean log p of the items "
+              "(± its standard error) with each count model of the training items as the guide, beside rejection "
+              "sampling's:", "",
+              "| constraints | rejection | bigram | 3-gram | 4-gram | 5-gram |", "|---|---:|---:|---:|---:|---:|"]
+    for name, r in res.get("guides", {}).items():
+        lines.append(f"| {_cell(name)} | {r['rejection']:.2f} ± {r['rejection_se']:.2f} | "
+                     + " | ".join(f"{r[f'{k}-gram']['mean_logp']:.2f} ± {r[f'{k}-gram']['se']:.2f}" for k in (2, 3, 4, 5)) + " |")
     lines += ["", "**Speed** on the default LSTM (names.txt), constrained items per minute, guided SMC at the default "
               "particle count vs rejection sampling, A/B in one run:", "",
               "| constraints | p(constraints), estimated | particles | SMC | rejection sampling | ratio |",
@@ -226,7 +258,7 @@ def table(res):
 def main():
     ap = parser(__doc__)
     ap.add_argument("--run", default=str(ROOT / "runs" / "names"), help="a default LSTM run on names.txt")
-    ap.add_argument("--only", nargs="+", choices=["exactness", "quality", "speed"], help="measure these parts again")
+    ap.add_argument("--only", nargs="+", choices=["exactness", "quality", "guides", "speed"], help="measure these parts again")
     args = ap.parse_args()
     publish("constraints", table, None if args.table else lambda: measure(args.run, args.only))
 

@@ -172,6 +172,11 @@ def test_generate_twenty_items(served, browser_page, shots):
     shown = page.eval_on_selector_all("#gen-items li .item", "ls => ls.map(l => l.textContent)")
     assert len(shown) == 20 and all(w.endswith("n") and len(w) <= 7 for w in shown), shown
     assert "meet the shape" in page.text_content("#gen-summary")
+    page.check("#gen-form [name=new]")                                       # and none of them in the file
+    generate_now(page)
+    badges = page.eval_on_selector_all("#gen-items li .badge:not(.tag)", "ls => ls.map(l => l.textContent)")
+    assert len(badges) == 20 and set(badges) == {"new"}, badges
+    page.uncheck("#gen-form [name=new]")
     page.fill("#gen-form [name=suffix]", "")
     page.fill("#gen-form [name=max_len]", "")
     assert not log["elsewhere"]

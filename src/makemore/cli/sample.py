@@ -32,7 +32,7 @@ def add_arguments(s) -> None:
     c.add_argument("--regex", metavar="R", help="items that match the regular expression R, whole (no back-references)")
     c.add_argument("--new", action="store_true", help="never an item of the training file (any part of its split)")
     c.add_argument("--particles", type=int, metavar="P", help="sequential Monte Carlo particles per item "
-                   "(default: 256; more: closer to the exact conditional distribution, slower)")
+                   "(default: 16; more: closer to the exact conditional distribution, slower)")
     add(s, "weights", "json", "device")
 
 

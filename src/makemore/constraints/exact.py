@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import BOUNDARY
+from ..errors import UsageError
 from ..models.counts import Bigram, NGram
 from .automaton import Automaton
 from .trie import Trie
@@ -235,6 +236,9 @@ class Exact:
         """n items: (ids (n, max_len), each item's log p, log p(constraints | prefix) (n,))."""
         chain, automaton, trie = self.chain, self.automaton, self.trie
         V, L = chain.logP.size(1), automaton.max_len
+        if self.log_z(prefix) == -math.inf:
+            raise UsageError("the model gives no probability to any item that meets these constraints "
+                             f"({automaton.describe()}{', not in the training file' if trie is not None else ''})")
         c0, s0, u0 = self.start(prefix)
         ctx, state, node = (torch.full((n,), x, dtype=torch.long) for x in (c0, s0, u0))
         out = torch.zeros(n, L, dtype=torch.long)

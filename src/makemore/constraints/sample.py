@@ -14,7 +14,7 @@ from .exact import exact_samplers
 from .smc import Guide, smc
 from .trie import Trie
 
-PARTICLES = 256      # particles per item by default (docs/usage.md: how many it takes)
+PARTICLES = 16       # particles per item by default (results.md, "Constraints": how many it takes)
 CONSTRAINTS = ("suffix", "contains", "excludes", "min_len", "max_len", "regex", "new")
 
 
@@ -26,8 +26,9 @@ def sample_constrained(model, vocab: Vocab, n: int, automaton: Automaton, tag_we
     "p_constraint" (the share of the model's items that meet the constraints, among those that
     start with the prefix: exact, or the particles' estimate), "exact" (True for a count model
     drawn exactly)}. tag_weights (K,): each item's tag drawn from it first, as sample_tagged does.
-    twist: a count model of the same items (or a function that builds it) whose exact beta guides
-    the particles of any other model (smc.Guide); None: plain masking. options: temperature, top_k, top_p."""
+    twist: a count model of the same items, a list of them (the first whose exact path fits), or a
+    function that builds either; its exact beta guides the particles of any other model
+    (smc.Guide); None: plain masking. options: temperature, top_k, top_p."""
     from ..models.ensemble import TwoWay
     from ..sampling import check_count, check_sampling_options
     check_count("-n", n, 1)
@@ -72,13 +73,15 @@ def sample_constrained(model, vocab: Vocab, n: int, automaton: Automaton, tag_we
     return out
 
 
-def twists(model, automaton: Automaton, groups: list[int] | None, trie: Trie | None) -> dict | None:
-    """{tag (None: every tag): Exact} of a count model, to guide SMC; None without one (or if too large)."""
-    if model is None:
-        return None
-    keys = groups if groups is not None and model.config.n_tags else None
-    found = exact_samplers(model, automaton, keys, {}, trie)
-    return None if found is None else dict(zip(keys or [None], found))
+def twists(models, automaton: Automaton, groups: list[int] | None, trie: Trie | None) -> dict | None:
+    """{tag (None: every tag): Exact} of the first count model (of one or a list) whose exact path
+    fits, to guide SMC; None without one."""
+    for model in models if isinstance(models, (list, tuple)) else [models] if models is not None else []:
+        keys = groups if groups is not None and model.config.n_tags else None
+        found = exact_samplers(model, automaton, keys, {}, trie)
+        if found is not None:
+            return dict(zip(keys or [None], found))
+    return None
 
 
 def sample_under(model, vocab: Vocab, model_max_len: int, n: int, constraints: dict, tag_weights=None,

@@ -101,8 +101,8 @@ def smc(model, guide: Guide, n: int, particles: int = 64, prefix: list[int] = ()
         score = logp + after                                              # (B, V)
         kept = torch.logsumexp(score, -1)                                 # (B,)
         score = torch.where(torch.isfinite(kept)[:, None], score, after)  # the filters left nothing: weight 0
-        noise = torch.empty(B, V, dtype=torch.float64).exponential_(generator=generator)
-        nxt = (score - noise.log()).argmax(-1)                            # (B,) a draw from the proposal
+        noise = torch.empty(B, V).exponential_(generator=generator)
+        nxt = (score.float() - noise.log()).argmax(-1)                    # (B,) a draw from the proposal
         nxt = nxt.masked_fill(~live, BOUNDARY)
         log_w += torch.where(live, kept - here, torch.zeros_like(kept))
         log_p += torch.where(live, logp.gather(1, nxt[:, None])[:, 0], torch.zeros_like(kept))

@@ -71,6 +71,9 @@ def load_model(rundir: RunDir, which: str = "best", device="cpu", config: dict |
     return model.to(device).eval()
 
 
+GUIDES = [("ngram", 3, {"n": 4}), ("bigram", 1, {})]     # what guides constrained sampling, the first that fits
+
+
 def normalized(data: dict) -> bool:
     """Whether a run reads its text in Unicode NFC (a run of an earlier version, without the key, did not)."""
     return data.get("normalize", "none") == "NFC"
@@ -279,19 +282,21 @@ class Run:
                 raise UsageError(f"--new needs the run's items: {first_line(e, 200)}") from None
         return self._trie
 
-    def twist(self):
-        """A bigram counted on the run's training items (per tag, if tagged): its exact
-        probability of meeting the constraints guides the particles (constraints.smc.Guide);
-        None if the data file is gone (the particles then see the constraints alone)."""
+    def twist(self) -> list | None:
+        """Count models of the run's training items (per tag, if tagged), to guide the particles
+        of constrained sampling (constraints.smc.Guide): a Kneser-Ney 4-gram, and a bigram for when
+        the 4-gram's contexts are too many; None if the data file is gone (the particles then see
+        the constraints alone)."""
         if self._twist is None:
             try:
                 data = self.data
             except DataError:
                 self._twist = False
                 return None
-            ctx, y = data.train.examples(1)
-            self._twist = build_model("bigram", self.vocab.size, self.max_len + 1, n_tags=len(self.tags or ())).fit(
-                ctx, y, tags=data.train.example_tags())
+            tags, K = data.train.example_tags(), len(self.tags or ())
+            self._twist = [build_model(kind, self.vocab.size, self.max_len + 1, n_tags=K, **options).fit(
+                               *data.train.examples(block), tags=tags)
+                           for kind, block, options in GUIDES]
         return self._twist or None
 
     def sample(self, n: int = 20, marks: bool = True, tag=None, constraints: dict | None = None,

@@ -241,7 +241,7 @@ def model_logp(m, words):
     X, Y = encode_words(words, VOCAB, max(map(len, words)))
     logp = torch.log_softmax(m.next_logits(context_windows(X, m.block_size).flatten(0, 1)).double(), -1)
     logp = logp.view(*Y.shape, -1).gather(2, Y.long().clamp(min=0)[..., None])[..., 0]
-    return (logp * (Y >= 0)).sum(1).tolist()
+    return torch.where(Y >= 0, logp, torch.zeros_like(logp)).sum(1).tolist()
 
 
 def enumerate_items(max_len):
@@ -302,7 +302,7 @@ def test_the_trie_knows_where_a_new_item_can_still_be_reached(train, suffix, con
 
 
 @settings(max_examples=100, deadline=None)
-@given(kind=st.sampled_from(["bigram", "ngram", "lstm", "transformer"]), train=st.lists(WORD.filter(bool), min_size=1, max_size=10),
+@given(kind=st.sampled_from(["bigram", "ngram", "mlp", "lstm", "transformer"]), train=st.lists(WORD.filter(bool), min_size=1, max_size=10),
        suffix=st.text(st.sampled_from("abc"), max_size=2), contains=st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=2), max_size=2),
        excludes=st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=2), max_size=1), lo=st.integers(0, 3),
        hi=st.integers(1, 7), new=st.booleans(), prefix=st.text(st.sampled_from("abc"), max_size=2), seed=st.integers(0, 9))
@@ -313,7 +313,7 @@ def test_every_sampled_item_meets_random_constraints_on_random_models(kind, trai
     if kind in ("bigram", "ngram"):
         m = fitted(kind, train, **({"n": 3} if kind == "ngram" else {}))
     else:
-        m = build_model(kind, VOCAB.size, 8, **({"n_embd": 8, "n_hidden": 8} if kind == "lstm" else
+        m = build_model(kind, VOCAB.size, 8, **({"n_embd": 8, "n_hidden": 8} if kind in ("lstm", "mlp") else
                                                 {"n_embd": 8, "n_head": 2, "n_layer": 1})).eval()
     c = dict(suffix=suffix, contains=contains, excludes=excludes, min_len=lo, max_len=hi, new=new)
     try:

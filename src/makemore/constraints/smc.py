@@ -94,9 +94,11 @@ def smc(model, guide: Guide, n: int, particles: int = 64, prefix: list[int] = ()
     psi0 = guide.here(len(prefix), ctx, auto, node, rows_tags)            # (B,) log psi at the start
     here = psi0
     live = torch.ones(B, dtype=torch.bool)
+    alive = torch.arange(B)                                               # the rows the model's state holds, in order
     for t in range(len(prefix), L + 1):
-        logits, state = model.step(tokens, state)                         # (B, V)
-        logp = F.log_softmax(filter_logits(logits.float(), temperature, top_k, top_p), -1).double().cpu()
+        logits, state = model.step(tokens[alive.to(device)], state)       # (A, V) the live rows only
+        logp = torch.zeros(B, V, dtype=torch.float64)                     # (B, V) the ended rows' are never read
+        logp[alive] = F.log_softmax(filter_logits(logits.float(), temperature, top_k, top_p), -1).double().cpu()
         after = guide.after(t, ctx, auto, node, rows_tags)                # (B, V) log psi after each token
         score = logp + after                                              # (B, V)
         kept = torch.logsumexp(score, -1)                                 # (B,)
@@ -114,6 +116,10 @@ def smc(model, guide: Guide, n: int, particles: int = 64, prefix: list[int] = ()
         if guide.trie is not None:
             node = torch.where(grow, guide.trie.child(node, nxt), node)
         ctx = torch.where(grow, guide.next_ctx(ctx, nxt), ctx)
+        keep = grow[alive]                                                # (A,) which live rows go on
+        if not bool(keep.all()):                                          # an ended item needs no more steps
+            state = model.select_rows(state, keep.nonzero().squeeze(1).to(device))
+            alive = alive[keep]
         live = grow
         tokens = nxt.to(device)
         if not bool(live.any()):
@@ -122,8 +128,12 @@ def smc(model, guide: Guide, n: int, particles: int = 64, prefix: list[int] = ()
         if resampled is not None:
             idx, low = resampled
             rows = (idx + torch.arange(n)[:, None] * P).flatten()         # (B,)
-            state = model.select_rows(state, rows.to(device))
-            tokens, auto, node, ctx, live = tokens[rows.to(device)], auto[rows], node[rows], ctx[rows], live[rows]
+            at = torch.full((B,), -1, dtype=torch.long)                   # each row's place in the state
+            at[alive] = torch.arange(len(alive))
+            live = live[rows]
+            state = model.select_rows(state, at[rows][live].to(device))
+            alive = live.nonzero().squeeze(1)
+            tokens, auto, node, ctx = tokens[rows.to(device)], auto[rows], node[rows], ctx[rows]
             out, log_p, here = out[rows], log_p[rows], here[rows]
             w = log_w.view(n, P)                                          # a resampled group's particles: its mean weight
             mean = torch.logsumexp(w, 1, keepdim=True) - math.log(P)

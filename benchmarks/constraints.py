@@ -80,7 +80,7 @@ def exactness(log):
             def prob(w):
                 if w not in cache:
                     ids = data.vocab.encode(w) + [0]
-                    ctx, s, lp = exact.chain.start, 0, 0.0
+                    ctx, lp = exact.chain.start, 0.0
                     for t in ids:
                         lp += float(exact.chain.logP[ctx, t])
                         ctx = int(exact.chain.next[ctx, t])

@@ -53,17 +53,10 @@ def browser_page(width: int):
 def shoot(url: str, out: Path, watch_run: str, inside_run: str, width: int = 1240) -> list[Path]:
     saved = []
     with browser_page(width) as page:
-        page.goto(f"{url}#view=generate&run={watch_run}")
-        page.wait_for_selector("body.ready")
-        page.fill("#gen-form [name=seed]", "7")
-        page.click("#gen-go")
-        page.wait_for_function("() => document.querySelectorAll('#gen-items li').length === 20")
+        _generate(page, url, watch_run, 20, seed="7")
         saved.append(_save(page, out / "serve-generate.png"))
 
-        page.click("#tab-watch")
-        page.type("#watch-input", "jasmi", delay=60)
-        page.wait_for_function("() => document.querySelectorAll('#watch-item .chip').length === 6")
-        page.wait_for_timeout(300)
+        _watch(page, "jasmi", "document.querySelectorAll('#watch-item .chip').length === 6", 300)
         page.hover("#watch-bars .bar.char")
         saved.append(_save(page, out / "serve-watch.png"))
 
@@ -88,21 +81,31 @@ def shoot(url: str, out: Path, watch_run: str, inside_run: str, width: int = 124
 def shoot_tagged(url: str, out: Path, run: str, width: int = 1240) -> list[Path]:
     saved = []
     with browser_page(width) as page:
-        page.goto(f"{url}#view=generate&run={run}")
-        page.wait_for_selector("body.ready")
-        page.select_option("#gen-tag", "*blend")
-        page.fill("#gen-form [name=blend]", "it=0.5,ru=0.3,ko=0.2")
-        page.fill("#gen-form [name=n]", "12")
-        page.fill("#gen-form [name=seed]", "7")
-        page.click("#gen-go")
-        page.wait_for_function("() => document.querySelectorAll('#gen-items li').length === 12")
+        _generate(page, url, run, 12, tag="*blend", blend="it=0.5,ru=0.3,ko=0.2", n="12", seed="7")
         saved.append(_save(page, out / "serve-tags-generate.png"))
-        page.click("#tab-watch")
-        page.type("#watch-input", "Giulio", delay=60)
-        page.wait_for_function("() => document.querySelectorAll('#watch-tags .row').length > 0")
-        page.wait_for_timeout(500)
+        _watch(page, "Giulio", "document.querySelectorAll('#watch-tags .row').length > 0", 500)
         saved.append(_save(page, out / "serve-tags-watch.png"))
     return saved
+
+
+def _generate(page, url: str, run: str, count: int, tag: str | None = None, **fields) -> None:
+    """The Generate view of a run, its fields filled (a tag chosen), and its `count` items drawn."""
+    page.goto(f"{url}#view=generate&run={run}")
+    page.wait_for_selector("body.ready")
+    if tag is not None:
+        page.select_option("#gen-tag", tag)
+    for name, value in fields.items():
+        page.fill(f"#gen-form [name={name}]", value)
+    page.click("#gen-go")
+    page.wait_for_function(f"() => document.querySelectorAll('#gen-items li').length === {count}")
+
+
+def _watch(page, text: str, ready: str, settle_ms: int) -> None:
+    """Type & watch: the text typed as a person would, until `ready` (a JS condition) holds."""
+    page.click("#tab-watch")
+    page.type("#watch-input", text, delay=60)
+    page.wait_for_function(f"() => {ready}")
+    page.wait_for_timeout(settle_ms)
 
 
 def _save(page, path: Path) -> Path:

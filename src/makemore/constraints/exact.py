@@ -83,7 +83,7 @@ def _enumerate(model: NGram, depth: int):
     windows = [np.zeros((1, w), dtype=np.int64)]
     known = reduce(windows[0])                                            # sorted codes
     ids = np.zeros(1, dtype=np.int64)                                     # the context of each known code
-    frontier, rows = windows[0], []
+    frontier = windows[0]
     first = [0]                                                           # the context id of the frontier's first row
     nxt = np.zeros((1, V), dtype=np.int64)
     for _ in range(depth):
@@ -236,7 +236,8 @@ class Exact:
         """n items: (ids (n, max_len), each item's log p, log p(constraints | prefix) (n,))."""
         chain, automaton, trie = self.chain, self.automaton, self.trie
         V, L = chain.logP.size(1), automaton.max_len
-        if self.log_z(prefix) == -math.inf:
+        log_z = self.log_z(prefix)
+        if log_z == -math.inf:
             raise UsageError("the model gives no probability to any item that meets these constraints "
                              f"({automaton.describe()}{', not in the training file' if trie is not None else ''})")
         c0, s0, u0 = self.start(prefix)
@@ -260,7 +261,7 @@ class Exact:
             ctx, live = torch.where(grow, chain.next[ctx, c], ctx), grow
             if not bool(live.any()):
                 break
-        return out, log_p, torch.full((n,), self.log_z(prefix), dtype=torch.float64)
+        return out, log_p, torch.full((n,), log_z, dtype=torch.float64)
 
 
 def exact_samplers(model, automaton: Automaton, tags: list[int] | None, options: dict, trie: Trie | None = None):

@@ -33,17 +33,22 @@ class Guide:
                  twists: dict | None = None):
         self.automaton, self.trie, self.ok, self.twists = automaton, trie, ok, twists
 
+    @property
+    def _first(self):
+        """A twist (every tag's shares the automaton, the trie and the contexts' `next`)."""
+        return next(iter(self.twists.values()))
+
     def start(self, prefix: list[int]) -> tuple[int, int, int]:
         if self.twists:
-            return next(iter(self.twists.values())).start(prefix)
+            return self._first.start(prefix)
         return 0, self.automaton.walk(prefix), -1 if self.trie is None else self.trie.walk(prefix)
 
     def next_ctx(self, ctx, tokens):
-        return next(iter(self.twists.values())).chain.next[ctx, tokens] if self.twists else ctx
+        return self._first.chain.next[ctx, tokens] if self.twists else ctx
 
     def _each(self, method, tags, t, ctx, state, node, shape):
         if len(self.twists) == 1:
-            return getattr(next(iter(self.twists.values())), method)(t, ctx, state, node)
+            return getattr(self._first, method)(t, ctx, state, node)
         out = torch.empty(shape, dtype=torch.float64)
         for k, twist in self.twists.items():
             rows = tags == k

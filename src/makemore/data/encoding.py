@@ -103,22 +103,19 @@ def encode_rows(items: Items, lut: np.ndarray, rows: np.ndarray, max_len: int) -
 def _table(items: Items, vocab: Vocab) -> np.ndarray:
     """The token id of each of the items' codes (vocab.table, or for grapheme items the id of each
     of their clusters), after checking that every one is in the vocabulary."""
-    if items.units is not None or vocab.unit != "char":
-        if (items.units is None) != (vocab.unit == "char"):
-            raise DataError(f"the items are read by {'code point' if items.units is None else 'grapheme'} "
-                            f"but the vocabulary's unit is {vocab.unit}")
+    if (items.units is None) != (vocab.unit == "char"):
+        raise DataError(f"the items are read by {'code point' if items.units is None else 'grapheme'} "
+                        f"but the vocabulary's unit is {vocab.unit}")
+    if items.units is None:
+        lut, shown = vocab.table(int(items.codes.max(initial=0))), chr
+    else:
         lut = np.array([vocab.stoi.get(u, -1) for u in items.units] or [-1],
                        dtype=torch.empty(0, dtype=token_dtype(vocab.size)).numpy().dtype)
-        present = np.flatnonzero(np.bincount(items.codes, minlength=1)) if len(items.codes) else np.zeros(0, dtype=np.int64)
-        bad = present[lut[present] < 0]
-        if len(bad):
-            raise DataError(f"character {items.units[bad[0]]!r} is not in the vocabulary")
-        return lut
-    lut = vocab.table(int(items.codes.max(initial=0)))
+        shown = items.units.__getitem__
     present = np.flatnonzero(np.bincount(items.codes, minlength=1))
     bad = present[lut[present] < 0]
     if len(bad):
-        raise DataError(f"character {chr(bad[0])!r} is not in the vocabulary")
+        raise DataError(f"character {shown(bad[0])!r} is not in the vocabulary")
     return lut
 
 

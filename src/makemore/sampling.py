@@ -110,11 +110,13 @@ class _Block:
 
 def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, generator: torch.Generator | None = None,
-             device="cpu", cached: bool = True, tags: torch.Tensor | None = None) -> torch.Tensor:
+             device="cpu", cached: bool = True, tags: torch.Tensor | None = None, exponentials=None) -> torch.Tensor:
     """Sample n items, each continuing `prefix` (token ids). Returns (n, max_len) token ids: the
     item's characters (prefix included), then zeros. Items stop at max_len characters.
     tags (n,): each item's tag, for a model of tagged items.
     cached=False re-runs the full forward at every step instead (the reference, and the baseline).
+    exponentials(rows, V) -> (rows, V) exponential variates: a stream of them in place of `generator`'s
+    (the exported web page's, export.web.PageStream, to draw what the page draws).
     The rows are stepped in blocks of BLOCK_ROWS; the items do not depend on the blocks."""
     check_sampling_options(temperature, top_k, top_p)
     out = torch.zeros(n, max_len, dtype=torch.long)          # made outside inference mode: callers may edit it
@@ -135,8 +137,9 @@ def generate(model, n: int, max_len: int, prefix: list[int] = (), temperature: f
                 # one exponential variate per character for each item still growing, in item order:
                 # no draw depends on the blocks, nor on when ended rows leave them
                 slot = growing.cumsum(0) - 1                                         # (n,) its row of noise
-                noise = torch.empty(int(slot[-1]) + 1, model.config.vocab_size, dtype=torch.float32)
-                noise.exponential_(generator=generator)                              # (items growing, V)
+                rows, V = int(slot[-1]) + 1, model.config.vocab_size
+                noise = torch.empty(rows, V).exponential_(generator=generator) if exponentials is None \
+                    else exponentials(rows, V)                                       # (items growing, V)
             for block in list(blocks):
                 logits, block.state = decoder.step(block.tokens, block.state)       # (B, V)
                 if t == len(prefix) and not bool(torch.isfinite(logits).all()):

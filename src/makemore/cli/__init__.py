@@ -26,6 +26,7 @@ COMMANDS = {    # command -> the module that defines it, in the order `makemore 
     "plot": "makemore.cli.plot",
     "lr-find": "makemore.cli.lr_find",
     "diagnose": "makemore.cli.diagnose",
+    "export": "makemore.cli.export",
     "serve": "makemore.serve.command",
     "sweep": "makemore.sweep.command",
     "exercise": "makemore.cli.exercise",

@@ -22,7 +22,7 @@ function writeHash() {
 }
 
 function setView(view) {
-  if (!VIEWS[view]) view = "generate";
+  if (!VIEWS[view] || !$(`#view-${view}`)) view = "generate";    // an exported page has two of the views
   state.view = view;
   for (const b of document.querySelectorAll(".tabs button")) {
     b.setAttribute("aria-selected", String(b.dataset.view === view));
@@ -50,7 +50,7 @@ function setRun(name) {
   $("#legend-uniform").textContent = `nats (a uniform guess among the ${r.vocab.length} tokens: `
     + `ln ${r.vocab.length} = ${num(Math.log(r.vocab.length))})`;
   for (const id of ["#watch-input", "#inside-input", "#compare-input", "#gen-form [name=prefix]"]) {
-    $(id).maxLength = r.max_len;
+    if ($(id)) $(id).maxLength = r.max_len;
   }
   writeHash();
   showError(null);
@@ -69,8 +69,8 @@ async function start() {
   $("#gen-copy").addEventListener("click", copyItems);
   $("#gen-download").addEventListener("click", downloadItems);
   $("#watch-input").addEventListener("input", debounce(renderWatch, 40));
-  $("#inside-input").addEventListener("input", debounce(renderModelPanel, 80));
-  $("#compare-input").addEventListener("input", debounce(renderCompare, 80));
+  $("#inside-input")?.addEventListener("input", debounce(renderModelPanel, 80));
+  $("#compare-input")?.addEventListener("input", debounce(renderCompare, 80));
   renderLegend($("#watch-legend"));
   try {
     state.runs = (await api("runs")).runs;
@@ -80,7 +80,7 @@ async function start() {
   }
   fill($("#run"), state.runs.map((r) => h("option", {value: r.name}, r.name === r.type ? r.name : `${r.name} · ${r.type}`)));
   const want = readHash();
-  state.view = VIEWS[want.view] ? want.view : "generate";
+  state.view = VIEWS[want.view] && $(`#view-${want.view}`) ? want.view : "generate";
   state.run = want.run;
   setRun(want.run);
   setView(state.view);

@@ -251,10 +251,11 @@ def enumerate_items(max_len):
 TRAIN = ["abab", "cab", "abc", "bcab", "ab", "cabab", "ccab", "bab", "acab", "abcab", "aab", "cbab"]
 
 
+@pytest.mark.parametrize("method", ["kneser-ney", "add-k"])
 @pytest.mark.parametrize("order", [2, 3, 5])
 @pytest.mark.parametrize("new", [False, True])
-def test_the_ngram_is_sampled_exactly_with_and_without_the_training_items(order, new):
-    m = fitted("ngram", TRAIN, n=order)
+def test_the_ngram_is_sampled_exactly_with_and_without_the_training_items(method, order, new):
+    m = fitted("ngram", TRAIN, n=order, method=method, smoothing=0.5)
     a = Automaton(VOCAB, 7, suffix="ab", excludes=["cc"], min_len=2, max_len=6)
     words = [w for w in enumerate_items(6) if a.satisfied(w) and not (new and w in TRAIN)]
     lps = model_logp(m, words)

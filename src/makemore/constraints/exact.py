@@ -8,6 +8,9 @@ next token's log-probability in each, `next` (C, V) the context each token leads
   plus one more character is that of its own longest held suffix plus that character (what was
   held had its own prefix held), so these contexts are closed under `next`. They are found breadth
   first from the start, each with one real window that leads to it (`ngram_contexts`).
+- The add-k n-gram's are the states of an Aho-Corasick automaton over its held windows (an unseen
+  window does not back off: it is uniform, so what matters is whether the whole window is held;
+  `addk_contexts`).
 
 The backward pass over (context, automaton state, characters so far) gives beta, the probability
 that an item goes on to meet the constraints; each next token is then drawn with its own
@@ -114,6 +117,46 @@ def _enumerate(model: NGram, depth: int):
     return torch.from_numpy(block), torch.from_numpy(nxt)
 
 
+def addk_contexts(model: NGram):
+    """The add-k n-gram's contexts. Its prediction depends on whether the last n-1 tokens form a
+    window its counts hold (and which one: an unseen window is uniform), so its contexts are the
+    states of an Aho-Corasick automaton over the held windows (Aho & Corasick 1975, "Efficient string
+    matching"): the longest suffix of what was read that begins a held window; a state n-1 deep is
+    the held window itself. Returns (windows (C, block_size): each full state's window, full (C,)
+    bool, next (C, V), start: the state of the all-boundary window), or None past LIMIT."""
+    n, R, V = model.config.n, model.radix, model.config.vocab_size
+    w = n - 1
+    top, cols, _ = model.levels[-1]
+    digits = (getattr(model, f"keys{top}").cpu().numpy()[:, None] // R ** np.arange(len(cols))) % R   # (K, |cols|)
+    held = np.unique(digits[:, len(cols) - w:], axis=0) if w else np.zeros((1, 0), dtype=np.int64)    # (M, w) windows
+    index, strings = {(): 0}, [()]
+    for d in range(1, w + 1):                                            # every prefix of a held window, by depth
+        for prefix in map(tuple, np.unique(held[:, :d], axis=0)):
+            index[prefix] = len(strings)
+            strings.append(prefix)
+    if len(strings) * V > LIMIT:
+        return None
+    C = len(strings)
+    nxt, fail = np.zeros((C, V), dtype=np.int64), np.zeros(C, dtype=np.int64)
+    for s, text in enumerate(strings):                                   # breadth first: fail[s] is done before s
+        if s:
+            nxt[s] = nxt[fail[s]]
+        if len(text) < w:
+            for c in range(V):
+                child = index.get(text + (c,))
+                if child is not None:
+                    fail[child] = nxt[fail[s], c] if s else 0
+                    nxt[s, c] = child
+    start = 0
+    for _ in range(w):
+        start = int(nxt[start, BOUNDARY])
+    full = np.array([len(t) == w for t in strings])
+    windows = np.zeros((C, model.block_size), dtype=np.int64)
+    if w:
+        windows[full, model.block_size - w:] = np.array([t for t in strings if len(t) == w])
+    return torch.from_numpy(windows), torch.from_numpy(full), torch.from_numpy(nxt), start
+
+
 def chains(model, depth: int, tags: list[int] | None, options: dict) -> list[Chain] | None:
     """One Chain per tag (or one, untagged) of a count model, its probabilities under the sampling
     options (temperature, top_k, top_p); None where the model has no exact path."""
@@ -127,6 +170,18 @@ def chains(model, depth: int, tags: list[int] | None, options: dict) -> list[Cha
         V = model.config.vocab_size
         nxt = torch.arange(V).expand(V, V).clone()
         return [Chain(logP(model.logp if k is None else model.tag_logp[k]), nxt, BOUNDARY) for k in groups]
+    if isinstance(model, NGram) and model.config.method == "add-k":
+        found = addk_contexts(model)
+        if found is None:
+            return None
+        windows, full, nxt, start = found
+        out = []
+        for k in groups:
+            logits = torch.zeros(len(nxt), nxt.size(1))                               # unseen windows: uniform
+            rows = windows[full].to(model.discount.device)
+            logits[full] = model.next_logits(rows, None if k is None else torch.full((len(rows),), k, device=rows.device)).cpu()
+            out.append(Chain(logP(logits), nxt, start))
+        return out
     if isinstance(model, NGram) and model.config.method == "kneser-ney":
         found = ngram_contexts(model, depth)
         if found is None:

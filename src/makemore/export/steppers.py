@@ -89,9 +89,6 @@ class ChainStepper(Stepper):
     def __init__(self, model):
         super().__init__(model)
         from ..constraints.exact import chains
-        if isinstance(model, NGram) and model.config.method != "kneser-ney":
-            raise UsageError("an add-k n-gram has no finite chain of contexts to export (an unseen window does "
-                             "not back off to a shorter one); train a kneser-ney n-gram to export")
         n_tags = model.config.n_tags
         found = chains(model, model.config.seq_len, list(range(n_tags)) if n_tags else None, {})
         if found is None:

@@ -3,8 +3,8 @@ as plain files from 127.0.0.1, opened in Debian's Chromium under Playwright. It 
 nothing but its own folder, draws the items Python draws for the same seed, gives torch's
 log-probabilities to 1e-4, shows the next-character bars, and meets the shape constraints.
 
-Skips, saying why, only where Chromium, playwright, the export extra, or onnxruntime-web's files
-(fetched from the npm registry once) cannot be had."""
+Skips, saying why, only where Chromium, playwright, the export extra, or onnxruntime-web's and
+refa's files (fetched from the npm registry once) cannot be had."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import functools
 import http.server
 import importlib.util
 import math
+import re
 import threading
 
 import pytest
@@ -29,7 +30,7 @@ if importlib.util.find_spec("onnxruntime") is None:
     pytest.skip("the export extra is not installed (pip install 'makemore[export]')", allow_module_level=True)
 
 from makemore.export import export  # noqa: E402
-from makemore.export.web import PageStream, runtime_folder  # noqa: E402
+from makemore.export.web import REFA_TARBALL, PageStream, regex_folder, runtime_folder  # noqa: E402
 from makemore.sampling import generate  # noqa: E402
 
 
@@ -45,6 +46,8 @@ def site(tmp_path_factory):
         runtime_folder()
     except UsageError as e:
         pytest.skip(f"onnxruntime-web's files cannot be had here: {e}")
+    if regex_folder() is None:
+        pytest.skip(f"refa's files cannot be had here: {REFA_TARBALL} cannot be fetched")
     runs = trained_runs(tmp_path_factory.mktemp("serve"))
     root = tmp_path_factory.mktemp("site")
     for name in ("lstm", "transformer", "bigram"):
@@ -112,8 +115,10 @@ def test_exported_page_meets_the_shape_constraints(site):
         for x in got:
             assert x["item"].endswith("a") and "n" in x["item"] and len(x["item"]) >= 4 and x["novelty"] == "new"
             assert x["item"] not in words and 0 < x["p_constraint"] < 1
-        err = call(page, "await api('sample', {regex: 'a+'}).then(() => null, (e) => [e.field, e.message])")
-        assert err[0] == "regex" and "Python sampler" in err[1]
+        got = call(page, "(await api('sample', {n: 20, seed: 5, regex: '[a-k]+(ley|lee|n)', max_len: 7})).items")
+        assert len(got) == 20 and all(re.fullmatch("[a-k]+(ley|lee|n)", x["item"]) and len(x["item"]) <= 7 for x in got)
+        err = call(page, "await api('sample', {regex: '(a'}).then(() => null, (e) => [e.field, e.message])")
+        assert err[0] == "regex" and "cannot be compiled" in err[1]
         err = call(page, "await api('sample', {suffix: 'q', excludes: 'q'}).then(() => null, (e) => [e.field, e.message])")
         assert "no item can meet" in err[1]
         page.fill("#gen-form [name=suffix]", "son")
@@ -128,12 +133,14 @@ def test_a_count_model_page_draws_exactly(site):
     item's estimate of p(constraints) is the exact one, which Python's exact path computes."""
     url, runs = site
     run = mm.load_run(runs / "bigram")
-    automaton = Automaton(run.vocab, run.max_len, suffix="an", min_len=3)
+    automaton = Automaton(run.vocab, run.max_len, suffix="an", min_len=3, regex="[a-m]+[aeiou][a-z]*")
     p = math.exp(exact_samplers(run.model, automaton, None, {}, run.trie())[0].log_z([]))
     with browser_for(url + "bigram/") as (page, log):
         page.goto(url + "bigram/")
         page.wait_for_selector("#gen-items li", timeout=60_000)
-        got = call(page, "(await api('sample', {n: 30, seed: 4, suffix: 'an', min_len: 3, new: true})).items")
+        got = call(page, "(await api('sample', {n: 30, seed: 4, suffix: 'an', min_len: 3, regex: '[a-m]+[aeiou][a-z]*', "
+                         "new: true})).items")
         assert all(x["exact"] and x["item"].endswith("an") and x["novelty"] == "new" for x in got)
-        assert all(abs(x["p_constraint"] - p) < 1e-4 * p for x in got)
+        assert all(re.fullmatch("[a-m]+[aeiou][a-z]*", x["item"]) for x in got)
+        assert all(abs(x["p_constraint"] - p) < 1e-4 * p for x in got)       # the page's automaton and beta: Python's
         assert not log["elsewhere"] and not log["errors"]

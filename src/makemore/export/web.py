@@ -9,14 +9,19 @@ itself with onnxruntime-web instead of asking a server.
     watch.js, state.js, style.css, favicon.svg
     model/model.json, init.onnx, step.onnx      the graphs (graphs.py) and what the page needs
     model/items.txt.gz                          the file's items, marked train or held out (new/train marks, surely new)
+    model/guide0.bin, ...                       the count chains that guide constrained sampling
     ort/                                        onnxruntime-web's WebAssembly build and its package.json (version, MIT licence)
+    refa/                                       refa, which compiles the pattern field's regular expression to an
+                                                automaton (MIT), as an ES module
 
 The page asks for nothing outside its folder and runs under a strict content-security policy (no
 inline script, no eval; WebAssembly compiles under 'wasm-unsafe-eval'), so any static file host
 serves it, and it works offline. onnxruntime-web's files (about 15 MB) are not in the package:
 the first web export fetches the pinned release from the npm registry, checks its SHA-512
 against the registry's integrity value pinned here, and keeps the few files the page needs in a
-cache folder; `runtime=DIR` takes them from a folder instead (docs/export.md says why).
+cache folder; `runtime=DIR` takes them from a folder instead (docs/export.md says why). refa
+(1 MB) comes the same way; without it (offline, never fetched) the page says patterns need the
+Python sampler.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ ORT_VERSION = "1.31.1"
 ORT_TARBALL = f"https://registry.npmjs.org/onnxruntime-web/-/onnxruntime-web-{ORT_VERSION}.tgz"
 ORT_INTEGRITY = "sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQeS7NmuZPXrQ73k82URw=="
 ORT_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+REFA_VERSION = "0.12.1"
+REFA_TARBALL = f"https://registry.npmjs.org/refa/-/refa-{REFA_VERSION}.tgz"
+REFA_INTEGRITY = "sha512-J8rn6v4DBb2nnFqkqwy6/NnTYMcgLA+sLr0iIO41qpv0n+ngb7ksag2tMRl0inb1bbO/esUwzW1vbJi7K0sI0g=="
 SERVED = ("main.js", "inside.js", "runs.js", "dom.js", "colours.js", "generate.js", "watch.js", "state.js", "style.css", "favicon.svg")
 PAGE = ("api.js", "sampler.js", "constraints.js")
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
@@ -70,36 +78,59 @@ def runtime_folder(runtime: str | None = None) -> Path:
                              f"e.g. node_modules/onnxruntime-web/dist of `npm install onnxruntime-web@{ORT_VERSION}`)")
         return Path(runtime)
     folder = cache_root() / f"onnxruntime-web-{ORT_VERSION}"
-    if all((folder / f).is_file() for f in ORT_FILES):
-        return folder
-    return fetch_runtime(folder)
+    if not all((folder / f).is_file() for f in ORT_FILES):
+        try:
+            files = npm_files(ORT_TARBALL, ORT_INTEGRITY, {f: f"package/dist/{f}" for f in ORT_FILES}
+                              | {"package.json": "package/package.json"})     # its name, version and licence (MIT)
+        except OSError as e:
+            raise UsageError(f"cannot fetch onnxruntime-web {ORT_VERSION} from {ORT_TARBALL} ({getattr(e, 'reason', e)}); "
+                             f"pass --runtime DIR, its dist folder from `npm install onnxruntime-web@{ORT_VERSION}`") from None
+        keep(folder, files)
+    return folder
 
 
-def fetch_runtime(folder: Path) -> Path:
-    """Download onnxruntime-web's release tarball once, check it, keep ORT_FILES and its package.json."""
-    try:
-        with urllib.request.urlopen(ORT_TARBALL, timeout=120) as r:
-            data = r.read()
-    except OSError as e:
-        raise UsageError(f"cannot fetch onnxruntime-web {ORT_VERSION} from {ORT_TARBALL} ({getattr(e, 'reason', e)}); "
-                         "pass --runtime DIR, its dist folder from `npm install onnxruntime-web"
-                         f"@{ORT_VERSION}`") from None
+def regex_folder() -> Path | None:
+    """The folder holding refa.mjs (refa, which compiles a JavaScript regular expression into an
+    automaton, as an ES module) and its licence: the cache, filled from the npm registry on first
+    use; None if it cannot be fetched (the page then says patterns need the Python sampler)."""
+    folder = cache_root() / f"refa-{REFA_VERSION}"
+    if not (folder / "refa.mjs").is_file():
+        try:
+            files = npm_files(REFA_TARBALL, REFA_INTEGRITY, {"index.js": "package/index.js", "LICENSE": "package/LICENSE"})
+        except OSError:
+            return None
+        # its CommonJS build (one self-contained file) as an ES module: the same code, given `module`
+        files["refa.mjs"] = (f"// refa {REFA_VERSION} (MIT License, Copyright (c) 2020 Michael Schmidt; see LICENSE), "
+                             "its CommonJS build as an ES module\nconst module = {exports: {}};\nconst exports = "
+                             "module.exports;\n").encode() + files.pop("index.js") + b"\nexport default module.exports;\n"
+        keep(folder, files)
+    return folder
+
+
+def npm_files(tarball: str, integrity: str, members: dict[str, str]) -> dict[str, bytes]:
+    """Files of a package release from the npm registry (name -> its path in the tarball), the
+    tarball checked against the registry's integrity value pinned here. OSError if it cannot be fetched."""
+    with urllib.request.urlopen(tarball, timeout=120) as r:
+        data = r.read()
     digest = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-    if digest != ORT_INTEGRITY:
-        raise UsageError(f"{ORT_TARBALL}: its SHA-512 is not the registry's published integrity value; not used")
+    if digest != integrity:
+        raise UsageError(f"{tarball}: its SHA-512 is not the registry's published integrity value; not used")
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        return {name: tar.extractfile(tar.getmember(path)).read() for name, path in members.items()}
+
+
+def keep(folder: Path, files: dict[str, bytes]) -> None:
+    """Write files into a cache folder whole: into a new folder beside it, renamed into place."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for name in ORT_FILES + ("package.json",):      # package.json: its name, version and licence (MIT)
-                member = tar.getmember(f"package/dist/{name}" if name != "package.json" else "package/package.json")
-                (tmp / name).write_bytes(tar.extractfile(member).read())
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
         if folder.exists():
             shutil.rmtree(folder)
         os.rename(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return folder
 
 
 def items_file(run) -> bytes:
@@ -157,12 +188,14 @@ def write_web(run, folder: Path, runtime: str | None = None) -> None:
     if run.two_way:
         raise UsageError("--format web: a mixture of both reading directions has no next-character step to run")
     ort = runtime_folder(runtime)
+    regex = regex_folder()
     model = folder / "model"
     model.mkdir()
     m = manifest(run, write_graphs(run.model, model, forward=False))
     m["run"] = summary(run, run.path.name)
     m["tags_train"] = run.config["data"].get("tags_train")
     m["nfc"] = normalized(run.config["data"])
+    m["regex"] = regex is not None
     m["guides"], guide_files, m["guide_is_model"] = guide_tables(run)
     for name, data in guide_files.items():
         (model / name).write_bytes(data)
@@ -175,6 +208,8 @@ def write_web(run, folder: Path, runtime: str | None = None) -> None:
     (folder / "ort").mkdir()
     for name in ORT_FILES + (("package.json",) if (ort / "package.json").exists() else ()):
         shutil.copyfile(ort / name, folder / "ort" / name)
+    if regex is not None:
+        shutil.copytree(regex, folder / "refa")
 
 
 class PageStream:

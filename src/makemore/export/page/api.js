@@ -101,7 +101,10 @@ const ROUTES = {
     const shape = {};
     for (const k of ["suffix", "contains", "excludes"]) if (a[k]) shape[k] = text(m, a[k], k, {longest: 256});
     for (const k of ["min_len", "max_len"]) if (a[k] !== undefined) shape[k] = int(a[k], k, k === "min_len" ? 0 : 1, m.m.max_len);
-    if (a.regex) fail("regex", "patterns need the Python sampler (makemore sample --regex, or makemore serve)");
+    if (a.regex) {
+      if (typeof a.regex !== "string" || a.regex.length > 256) fail("regex", "must be a string of at most 256 characters");
+      shape.regex = a.regex;
+    }
     if (a.new) shape.new = true;
     if (m.m.reverse && Object.keys(shape).length) fail("suffix", "this run reads items right to left, so it cannot constrain what comes next");
     const options = {maxLen: m.m.max_len, prefix: m.encode(prefix), temperature, topK, topP};

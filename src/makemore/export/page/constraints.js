@@ -5,7 +5,8 @@
 // are proposed from p(next) psi(after next) and weighted by sum_c p(c) psi(after c) / psi(here),
 // psi the exact probability of meeting the constraints under a count model of the training items
 // (the guide, exported beside the model: a Kneser-Ney 4-gram, else a bigram; for a count model its
-// own chain, whose particles are then exact). Patterns (regex) need the Python sampler.
+// own chain, whose particles are then exact). A pattern (regex) is compiled to an automaton by refa,
+// exported beside the page, as interegular compiles it for the Python sampler.
 
 import {BOUNDARY, filterLogits, logSoftmax} from "./sampler.js";
 
@@ -47,12 +48,14 @@ function kmpTable(pattern, V) {
 /** The constraints as one automaton (constraints/automaton.py): state 0 the start, delta (S x V,
  * -1 never), accept (S), allowed[t] (S x V) what may come next after t tokens. */
 export class Automaton {
-  constructor(V, modelMaxLen, {suffix = null, contains = [], excludes = [], minLen = 0, maxLen = null, describe = ""}) {
+  constructor(V, modelMaxLen, {suffix = null, contains = [], excludes = [], minLen = 0, maxLen = null, regex = null,
+    describe = ""}) {
     const L = maxLen ?? modelMaxLen;
     if (minLen > L) throw new ShapeError(`min_len ${minLen} is above max_len ${L}: no item can meet both`, "min_len");
     Object.assign(this, {V, minLen, maxLen: L, describe});
     this.parts = [...(suffix ? [["suffix", suffix]] : []), ...contains.map((s) => ["contains", s]),
       ...excludes.map((s) => ["excludes", s])].map(([kind, s]) => ({kind, m: s.length, table: kmpTable(s, V)}));
+    if (regex) this.parts.push({kind: "regex", ...regex});    // {initial, finals (a Set), table (states x V, -1: no)}
     this.build();
     this.reachability();
   }
@@ -62,6 +65,12 @@ export class Automaton {
     for (let i = 0; i < this.parts.length; i++) {
       const {kind, m, table} = this.parts[i];
       let j = state[i];
+      if (kind === "regex") {
+        j = table[j * this.V + c];
+        if (j < 0) return null;                     // the pattern cannot match any more
+        out.push(j);
+        continue;
+      }
       if (kind === "contains" && j === m) {
         out.push(m);
         continue;
@@ -75,7 +84,7 @@ export class Automaton {
 
   build() {
     const V = this.V;
-    const start = this.parts.map(() => 0);
+    const start = this.parts.map((p) => (p.kind === "regex" ? p.initial : 0));
     const index = new Map([[start.join(), 0]]);
     const order = [start];
     const rows = [];
@@ -98,7 +107,8 @@ export class Automaton {
     this.S = rows.length;
     this.delta = new Int32Array(this.S * V);
     rows.forEach((row, s) => this.delta.set(row, s * V));
-    this.accept = Uint8Array.from(order, (st) => this.parts.every((p, i) => p.kind === "excludes" || st[i] === p.m));
+    this.accept = Uint8Array.from(order, (st) => this.parts.every((p, i) => p.kind === "excludes"
+      || (p.kind === "regex" ? p.finals.has(st[i]) : st[i] === p.m)));
   }
 
   reachability() {
@@ -144,6 +154,40 @@ export class Automaton {
     });
     return s;
   }
+}
+
+/** A regular expression (JavaScript's syntax, matched against the whole item) as an automaton over
+ * the vocabulary's tokens, compiled by refa (constraints/automaton.py's regex_table, with
+ * interegular there): {initial, finals, table (states x V: the next state, -1 if none)}. */
+async function regexTable(m, pattern) {
+  if (!m.m.regex) {
+    throw new ShapeError("patterns need the Python sampler here (makemore sample --regex, or makemore serve): "
+      + "this export has no regular-expression engine", "regex");
+  }
+  const refa = (await import("./refa/refa.mjs")).default;
+  let dfa;
+  try {
+    const {expression, maxCharacter} = refa.JS.Parser.fromLiteral({source: pattern, flags: "u"}).parse();
+    dfa = refa.DFA.fromFA(refa.NFA.fromRegex(expression, {maxCharacter}));
+    dfa.minimize();
+  } catch (e) {
+    throw new ShapeError(`${JSON.stringify(pattern)} cannot be compiled to an automaton (${e.message})`, "regex");
+  }
+  const nodes = [...dfa.nodes()];
+  const index = new Map(nodes.map((node, i) => [node, i]));
+  const V = m.V;
+  const table = new Int32Array(nodes.length * V).fill(-1);
+  nodes.forEach((node, s) => {
+    for (let c = 1; c < V; c++) {
+      let at = node;
+      for (const ch of m.m.vocab[c]) {               // a grapheme cluster: its code points in turn
+        at = at.out.get(ch.codePointAt(0));
+        if (!at) break;
+      }
+      if (at) table[s * V + c] = index.get(at);
+    }
+  });
+  return {initial: index.get(dfa.initial), finals: new Set([...dfa.finals].map((f) => index.get(f))), table};
 }
 
 /** The file's items (token lists) as a trie (constraints/trie.py): node 0 the empty item. */
@@ -475,8 +519,10 @@ async function guides(m) {
 export async function sampleUnder(m, {n, maxLen, prefix, temperature, topK, topP, tags, stream, shape}) {
   const enc = (field) => (shape[field] ? m.encode(shape[field]) : null);
   const describe = Object.entries(shape).map(([k, v]) => (v === true ? k : `${k} ${JSON.stringify(v)}`)).join(", ");
+  const regex = shape.regex ? await regexTable(m, shape.regex) : null;
   const aut = new Automaton(m.V, maxLen, {suffix: enc("suffix"), contains: shape.contains ? [enc("contains")] : [],
-    excludes: shape.excludes ? [enc("excludes")] : [], minLen: shape.min_len ?? 0, maxLen: shape.max_len ?? null, describe});
+    excludes: shape.excludes ? [enc("excludes")] : [], minLen: shape.min_len ?? 0, maxLen: shape.max_len ?? null, regex,
+    describe});
   let trie = null;
   let ok = null;
   if (shape.new) {

@@ -114,3 +114,21 @@ def test_force_replaces_and_an_interrupted_export_leaves_nothing(runs, tmp_path,
     code, _ = cli("export", runs / "bigram", "--format", "hub", "-o", tmp_path / "new")
     assert code == 130 and not (tmp_path / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]                # no temporary folder left
+
+
+def test_a_tagged_page_gets_a_pooled_guide_when_its_own_are_too_large(tmp_path, monkeypatch):
+    """The page's constrained sampling is guided per tag where the tables fit, else by one bigram of
+    all the training items (any guide keeps the particles correct)."""
+    from makemore.export import web
+    lines = [f"{t}\t{w}" for t, words in (("a", ["abba", "bab", "abc", "cab"]), ("x", ["xyz", "zyx", "xxy", "yzx"]))
+             for w in words] * 20
+    (tmp_path / "two.tsv").write_text("\n".join(lines) + "\n")
+    mm.create_run(tmp_path / "r", tmp_path / "two.tsv", tagged=True, type="mlp", max_steps=2).train(progress=False)
+    run = mm.load_run(tmp_path / "r")
+    entries, files, own = web.guide_tables(run)
+    assert [(e["type"], e["tags"]) for e in entries][:1] == [("NGram", 2)] and not own
+    V = run.vocab.size
+    monkeypatch.setattr(web, "GUIDE_CELLS", V * V)                  # room for one table, not one per tag
+    entries, files, own = web.guide_tables(run)
+    assert [(e["type"], e["tags"], e["contexts"]) for e in entries] == [("Bigram", 1, V)]
+    assert len(files[entries[0]["file"]]) == V * V * 8                 # float32 log-probabilities, int32 next

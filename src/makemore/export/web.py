@@ -47,6 +47,7 @@ import torch
 from ..errors import UsageError
 from ..constraints.exact import chains
 from ..explore import summary
+from ..models import build_model
 from ..models.counts import Bigram, NGram
 from ..runs.run import normalized
 from .graphs import manifest, write_graphs
@@ -166,11 +167,18 @@ def guide_tables(run) -> tuple[list[dict], dict[str, bytes], bool]:
     """The chains that guide the page's constrained sampling, as sample_constrained chooses them: a
     count model's own (its particles are then exact), else the run's twist models (a Kneser-Ney
     4-gram, a bigram), those small enough to ship. Returns (model.json's "guides", file -> bytes,
-    whether the guide is the model itself)."""
+    whether the guide is the model itself). A tagged run whose per-tag tables are all too large
+    gets a bigram of all its training items, one table for every tag: any guide keeps the particles
+    correct, a closer one makes 16 of them closer."""
     own = isinstance(run.model, (Bigram, NGram)) and chains(run.model, 1, None if not run.tags else [0], {}) is not None
     models = [run.model] if own else (run.twist() or [])
+    if models and run.tags and not own:
+        data = run.data
+        models.append(build_model("bigram", run.vocab.size, run.max_len + 1).fit(*data.train.examples(1)))
     entries, files = [], {}
     for i, g in enumerate(models):
+        if entries and g.config.n_tags == 0 and run.tags:
+            break                                                        # the pooled bigram: only where no tagged one fits
         K = g.config.n_tags
         first = chains(g, run.max_len, [0] if K else None, {})          # the contexts, and one tag's table
         if first is None or first[0].next.numel() * max(K, 1) > GUIDE_CELLS:

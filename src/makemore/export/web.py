@@ -2,7 +2,8 @@
 views of `makemore serve`'s page (the same modules), over an api.js that answers in the page
 itself with onnxruntime-web instead of asking a server.
 
-    api.js, sampler.js, constraints.js          what answers the page's questions in the browser
+    api.js, sampler.js, constraints.js,         what answers the page's questions in the browser
+    automaton.js, trie.js
     index.html                                  the served page's, with its two views and a
                                                 content-security policy
     main.js, dom.js, colours.js, generate.js,   the served page's own modules, copied
@@ -60,7 +61,7 @@ REFA_VERSION = "0.12.1"
 REFA_TARBALL = f"https://registry.npmjs.org/refa/-/refa-{REFA_VERSION}.tgz"
 REFA_INTEGRITY = "sha512-J8rn6v4DBb2nnFqkqwy6/NnTYMcgLA+sLr0iIO41qpv0n+ngb7ksag2tMRl0inb1bbO/esUwzW1vbJi7K0sI0g=="
 SERVED = ("main.js", "inside.js", "runs.js", "dom.js", "colours.js", "generate.js", "watch.js", "state.js", "style.css", "favicon.svg")
-PAGE = ("api.js", "sampler.js", "constraints.js")
+PAGE = ("api.js", "sampler.js", "constraints.js", "automaton.js", "trie.js")
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
 

@@ -4,7 +4,7 @@
 // (sampler.js). Nothing is asked of any server beyond the folder's own files.
 
 import {sampleUnder} from "./constraints.js";
-import {BOUNDARY, Model, PageStream, logSoftmax} from "./sampler.js";
+import {BOUNDARY, Model, PageStream, logSoftmax, logSumExp} from "./sampler.js";
 
 const MAX_N = 1000;
 const MAX_BEAM = 20;
@@ -160,11 +160,6 @@ const ROUTES = {
     return {item, tags};
   },
 };
-
-function logSumExp(xs) {
-  const max = Math.max(...xs);
-  return max === -Infinity ? max : max + Math.log(xs.reduce((s, x) => s + Math.exp(x - max), 0));
-}
 
 /** A tagged model over tokens under every tag: logp[k][t] (V log-probabilities) and joint[k][t] =
  * log p(tag k) + log p(the first t tokens | k), for t = 0 .. T (+ the end at T + 1). */

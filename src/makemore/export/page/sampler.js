@@ -74,6 +74,15 @@ export function softmax(row) {
   return p;
 }
 
+export function logSumExp(xs) {
+  let max = -Infinity;
+  for (const x of xs) if (x > max) max = x;
+  if (max === -Infinity) return max;
+  let s = 0;
+  for (const x of xs) s += Math.exp(x - max);
+  return max + Math.log(s);
+}
+
 export function logSoftmax(row) {
   let max = -Infinity;
   for (const v of row) if (v > max) max = v;

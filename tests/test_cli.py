@@ -221,8 +221,9 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path, small_file):
            "--max-steps", "1000000", "--eval-interval", "100000", "--log-interval", "50", "--no-progress", "--samples", "0"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not (d / "metrics.jsonl").exists():   # training has started
-        time.sleep(0.1)
+    log = d / "metrics.jsonl"
+    while time.time() < deadline and not (log.exists() and '"loss"' in log.read_text()):   # a training step is
+        time.sleep(0.1)                                                                      # logged: the loop runs
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err

@@ -55,12 +55,14 @@ def _export(module, args, path: Path, inputs: list[str], outputs: list[str], dyn
     quiet = logging.getLogger("torch.onnx")              # its notes on torchvision's operators, absent here
     level = quiet.level
     quiet.setLevel(logging.ERROR)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, args, dynamo=True, opset_version=OPSET, input_names=inputs,
-                                    output_names=outputs, dynamic_shapes=tuple(dynamic), verbose=False,
-                                    optimize=True, report=False)
-    quiet.setLevel(level)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(module, args, dynamo=True, opset_version=OPSET, input_names=inputs,
+                                        output_names=outputs, dynamic_shapes=tuple(dynamic), verbose=False,
+                                        optimize=True, report=False)
+    finally:
+        quiet.setLevel(level)
     program.save(str(path), external_data=False)
     onnx.checker.check_model(str(path), full_check=True)
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import UsageError
+from ..explore import curves
 from ..models import TITLES
 from ..version import __version__
 
@@ -21,10 +22,7 @@ SHOWN = 12            # of which the card shows these
 
 def final_scores(run) -> dict:
     """{"train", "val", "test"} NLL in nats per character: the run's final record, or measured now."""
-    final = [r for r in run.metrics if r.get("final")]
-    if final:
-        return {k: final[-1][k] for k in ("train", "val", "test") if k in final[-1]}
-    return run.evaluate()
+    return curves(run)["final"] or run.evaluate()
 
 
 def _yaml_str(s: str) -> str:

@@ -66,7 +66,7 @@ class OnnxModel:
             padded[:, :T] = idx.cpu().numpy()
             out = self.sessions["forward"].run(None, {"idx": padded, "tags": tag_array})[0]
             return torch.from_numpy(out[:, :T]), None
-        state = self.init_state(B, tags=None if tags is None else tags)
+        state = self.init_state(B, tags=tags)
         rows = []
         for t in range(T):
             logits, state = self.step(idx[:, t], state)

@@ -39,10 +39,6 @@ class Stepper(nn.Module):
         super().__init__()
         self.model = model
 
-    def tags_of(self, tags):
-        """The model's tags argument: the tags of a tagged model, None for an untagged one."""
-        return tags if self.model.config.n_tags else None
-
     def init(self, tags):
         raise NotImplementedError
 
@@ -56,7 +52,7 @@ class RecurrentStepper(Stepper):
         self.names = [f"{'hc'[s]}{l}" for l in range(model.config.n_layer) for s in range(self.n_state)]
 
     def init(self, tags):
-        layers = self.model.start_states(tags.shape[0], self.tags_of(tags), tags.device)
+        layers = self.model.start_states(tags.shape[0], tags if self.model.config.n_tags else None, tags.device)
         return tuple(t for layer in layers for t in layer)
 
     def forward(self, tokens, *state):

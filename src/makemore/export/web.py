@@ -45,7 +45,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 from ..constraints.exact import chains
 from ..explore import summary
 from ..models import build_model
@@ -140,7 +140,7 @@ def items_file(run) -> bytes:
     (val or test only), in the order the model reads them; empty without the data file."""
     try:
         data = run.data
-    except Exception:                     # the data file is gone: no marks, no surely-new
+    except DataError:                     # the data file is gone: no marks, no surely-new
         return gzip.compress(b"", mtime=0)
     train = set(data.split("train").words)
     held = {w for s in ("val", "test") for w in data.split(s).words} - train

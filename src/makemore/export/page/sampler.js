@@ -84,11 +84,7 @@ export function logSumExp(xs) {
 }
 
 export function logSoftmax(row) {
-  let max = -Infinity;
-  for (const v of row) if (v > max) max = v;
-  let sum = 0;
-  for (const v of row) sum += Math.exp(v - max);
-  const lse = max + Math.log(sum);
+  const lse = logSumExp(row);
   return Float64Array.from(row, (v) => v - lse);
 }
 
